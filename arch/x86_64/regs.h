@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/* x86_64 registers at a syscall stop: the only per-CPU code of the tracer. */
+#ifndef PTVFS_ARCH_REGS_H
+#define PTVFS_ARCH_REGS_H
+
+#include <linux/audit.h>
+#include <sys/user.h>
+
+typedef struct user_regs_struct arch_regs;
+
+#define ARCH_AUDIT AUDIT_ARCH_X86_64
+#define ARCH_NAME "x86_64"
+/* Bytes below the stack pointer a leaf function may use (the red zone). */
+#define ARCH_RED_ZONE 128
+
+static inline unsigned long arch_arg(const arch_regs *r, int i)
+{
+	switch (i) {
+	case 0:
+		return r->rdi;
+	case 1:
+		return r->rsi;
+	case 2:
+		return r->rdx;
+	case 3:
+		return r->r10;
+	case 4:
+		return r->r8;
+	default:
+		return r->r9;
+	}
+}
+
+static inline long arch_syscall_nr(const arch_regs *r)
+{
+	return (long)r->orig_rax;
+}
+
+static inline long arch_return_value(const arch_regs *r)
+{
+	return (long)r->rax;
+}
+
+/* Make the stopped syscall not run, and return RET (a -errno) instead. */
+static inline void arch_skip_syscall(arch_regs *r, long ret)
+{
+	r->orig_rax = (unsigned long)-1;
+	r->rax = (unsigned long)ret;
+}
+
+#endif

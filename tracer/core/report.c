@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <uthash.h>
+
+#include "ptvfs/json.h"
+#include "ptvfs/report.h"
+#include "ptvfs/util.h"
+
+struct file_entry {
+	struct report_file file;
+	UT_hash_handle hh;
+};
+
+struct refusal {
+	pid_t pid;
+	char *what;
+	char *detail;
+};
+
+struct report {
+	char **command;
+	char *cwd;
+	bool exited;
+	int wait_status;
+
+	struct file_entry *files; /* uthash, by path */
+
+	struct report_process **procs;
+	size_t nprocs, procs_cap;
+
+	struct refusal *refusals;
+	size_t nrefusals, refusals_cap;
+};
+
+static const char *const access_names[ACCESS_KINDS] = {
+	"read", "write", "delete", "exec", "stat", "list", "probe",
+};
+
+const char *access_name(unsigned bit)
+{
+	for (int i = 0; i < ACCESS_KINDS; i++)
+		if (bit == 1u << i)
+			return access_names[i];
+	return NULL;
+}
+
+struct report *report_new(void)
+{
+	return xcalloc(1, sizeof(struct report));
+}
+
+void argv_free(char **argv)
+{
+	if (!argv)
+		return;
+	for (char **a = argv; *a; a++)
+		free(*a);
+	free(argv);
+}
+
+char **argv_dup(char *const *argv)
+{
+	size_t n = 0;
+	char **out;
+
+	if (!argv)
+		return NULL;
+	while (argv[n])
+		n++;
+	out = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		out[i] = xstrdup(argv[i]);
+	return out;
+}
+
+char **argv_from_cmdline(const char *buf, size_t len)
+{
+	size_t n = 0, i, k = 0;
+	char **out;
+
+	for (i = 0; i < len; i++)
+		if (buf[i] == '\0')
+			n++;
+	if (len > 0 && buf[len - 1] != '\0')
+		n++;
+	out = xcalloc(n + 1, sizeof(char *));
+	for (i = 0; i < len && k < n;) {
+		size_t end = i;
+		while (end < len && buf[end])
+			end++;
+		out[k++] = xstrndup(buf + i, end - i);
+		i = end + 1;
+	}
+	return out;
+}
+
+void report_free(struct report *r)
+{
+	struct file_entry *f, *tmp;
+
+	if (!r)
+		return;
+	HASH_ITER(hh, r->files, f, tmp)
+	{
+		HASH_DEL(r->files, f);
+		free(f->file.path);
+		free(f->file.host);
+		free(f);
+	}
+	for (size_t i = 0; i < r->nprocs; i++) {
+		free(r->procs[i]->exe);
+		free(r->procs[i]->cwd);
+		argv_free(r->procs[i]->argv);
+		free(r->procs[i]);
+	}
+	free(r->procs);
+	for (size_t i = 0; i < r->nrefusals; i++) {
+		free(r->refusals[i].what);
+		free(r->refusals[i].detail);
+	}
+	free(r->refusals);
+	argv_free(r->command);
+	free(r->cwd);
+	free(r);
+}
+
+void report_set_command(struct report *r, char *const *argv, const char *cwd)
+{
+	argv_free(r->command);
+	free(r->cwd);
+	r->command = argv_dup(argv);
+	r->cwd = cwd ? xstrdup(cwd) : NULL;
+}
+
+void report_set_exit(struct report *r, int wait_status)
+{
+	r->exited = true;
+	r->wait_status = wait_status;
+}
+
+void report_add(struct report *r, const char *path, const char *host, unsigned access)
+{
+	struct file_entry *f;
+	size_t len = strlen(path);
+
+	HASH_FIND(hh, r->files, path, len, f);
+	if (!f) {
+		f = xcalloc(1, sizeof(*f));
+		f->file.path = xstrdup(path);
+		HASH_ADD_KEYPTR(hh, r->files, f->file.path, len, f);
+	}
+	if (host && !f->file.host)
+		f->file.host = xstrdup(host);
+	f->file.access |= access;
+}
+
+const struct report_file *report_find(const struct report *r, const char *path)
+{
+	struct file_entry *f;
+
+	HASH_FIND(hh, r->files, path, strlen(path), f);
+	return f ? &f->file : NULL;
+}
+
+size_t report_file_count(const struct report *r)
+{
+	return HASH_COUNT(r->files);
+}
+
+struct report_process *report_add_process(struct report *r, pid_t pid, pid_t ppid, const char *exe,
+					  char *const *argv, const char *cwd)
+{
+	struct report_process *p = xcalloc(1, sizeof(*p));
+
+	p->pid = pid;
+	p->ppid = ppid;
+	p->exe = exe ? xstrdup(exe) : NULL;
+	p->argv = argv_dup(argv);
+	p->cwd = cwd ? xstrdup(cwd) : NULL;
+	if (r->nprocs == r->procs_cap) {
+		r->procs_cap = r->procs_cap ? r->procs_cap * 2 : 16;
+		r->procs = xrealloc(r->procs, r->procs_cap * sizeof(*r->procs));
+	}
+	r->procs[r->nprocs++] = p;
+	return p;
+}
+
+void report_add_refusal(struct report *r, pid_t pid, const char *what, const char *detail)
+{
+	if (r->nrefusals == r->refusals_cap) {
+		r->refusals_cap = r->refusals_cap ? r->refusals_cap * 2 : 8;
+		r->refusals = xrealloc(r->refusals, r->refusals_cap * sizeof(*r->refusals));
+	}
+	r->refusals[r->nrefusals++] = (struct refusal){
+		.pid = pid,
+		.what = xstrdup(what),
+		.detail = detail ? xstrdup(detail) : NULL,
+	};
+}
+
+size_t report_refusal_count(const struct report *r)
+{
+	return r->nrefusals;
+}
+
+static void add_exit(struct strbuf *sb, int status)
+{
+	if (WIFSIGNALED(status))
+		strbuf_addf(sb, "{\"signal\": %d, \"code\": %d}", WTERMSIG(status),
+			    128 + WTERMSIG(status));
+	else
+		strbuf_addf(sb, "{\"code\": %d}", WEXITSTATUS(status));
+}
+
+static void add_argv(struct strbuf *sb, char *const *argv)
+{
+	strbuf_addch(sb, '[');
+	for (size_t i = 0; argv && argv[i]; i++) {
+		if (i)
+			strbuf_addstr(sb, ", ");
+		json_add_string(sb, argv[i]);
+	}
+	strbuf_addch(sb, ']');
+}
+
+static int compare_files(const void *a, const void *b)
+{
+	const struct report_file *fa = *(const struct report_file *const *)a;
+	const struct report_file *fb = *(const struct report_file *const *)b;
+
+	return strcmp(fa->path, fb->path);
+}
+
+static void add_files(struct strbuf *sb, const struct report *r)
+{
+	size_t n = HASH_COUNT(r->files), i = 0;
+	autofree const struct report_file **sorted = xcalloc(n, sizeof(*sorted));
+	struct file_entry *f, *tmp;
+
+	HASH_ITER(hh, r->files, f, tmp)
+	{
+		sorted[i++] = &f->file;
+	}
+	qsort(sorted, n, sizeof(*sorted), compare_files);
+	strbuf_addstr(sb, "  \"files\": [");
+	for (i = 0; i < n; i++) {
+		bool first = true;
+
+		strbuf_addstr(sb, i ? ",\n    " : "\n    ");
+		strbuf_addstr(sb, "{\"path\": ");
+		json_add_string(sb, sorted[i]->path);
+		if (sorted[i]->host) {
+			strbuf_addstr(sb, ", \"host\": ");
+			json_add_string(sb, sorted[i]->host);
+		}
+		strbuf_addstr(sb, ", \"access\": [");
+		for (int k = 0; k < ACCESS_KINDS; k++) {
+			if (!(sorted[i]->access & (1u << k)))
+				continue;
+			strbuf_addf(sb, "%s\"%s\"", first ? "" : ", ", access_names[k]);
+			first = false;
+		}
+		strbuf_addstr(sb, "]}");
+	}
+	strbuf_addstr(sb, n ? "\n  ]" : "]");
+}
+
+char *report_to_json(const struct report *r, size_t *len)
+{
+	struct strbuf sb = {0};
+
+	strbuf_addf(&sb, "{\n  \"report_format\": %d,\n  \"ptvfs_version\": \"%s\",\n",
+		    PTVFS_REPORT_FORMAT, PTVFS_VERSION);
+	strbuf_addstr(&sb, "  \"command\": ");
+	add_argv(&sb, r->command);
+	strbuf_addstr(&sb, ",\n  \"cwd\": ");
+	json_add_string(&sb, r->cwd ? r->cwd : "");
+	strbuf_addstr(&sb, ",\n  \"exit\": ");
+	if (r->exited)
+		add_exit(&sb, r->wait_status);
+	else
+		strbuf_addstr(&sb, "null");
+	strbuf_addstr(&sb, ",\n  \"processes\": [");
+	for (size_t i = 0; i < r->nprocs; i++) {
+		const struct report_process *p = r->procs[i];
+
+		strbuf_addstr(&sb, i ? ",\n    " : "\n    ");
+		strbuf_addf(&sb, "{\"pid\": %d, \"ppid\": %d, \"exe\": ", (int)p->pid,
+			    (int)p->ppid);
+		json_add_string(&sb, p->exe ? p->exe : "");
+		strbuf_addstr(&sb, ", \"argv\": ");
+		add_argv(&sb, p->argv);
+		strbuf_addstr(&sb, ", \"cwd\": ");
+		json_add_string(&sb, p->cwd ? p->cwd : "");
+		strbuf_addstr(&sb, ", \"exit\": ");
+		if (p->exited)
+			add_exit(&sb, p->wait_status);
+		else
+			strbuf_addstr(&sb, "null");
+		strbuf_addch(&sb, '}');
+	}
+	strbuf_addstr(&sb, r->nprocs ? "\n  ],\n" : "],\n");
+	add_files(&sb, r);
+	strbuf_addstr(&sb, ",\n  \"refused\": [");
+	for (size_t i = 0; i < r->nrefusals; i++) {
+		strbuf_addstr(&sb, i ? ",\n    " : "\n    ");
+		strbuf_addf(&sb, "{\"pid\": %d, \"what\": ", (int)r->refusals[i].pid);
+		json_add_string(&sb, r->refusals[i].what);
+		if (r->refusals[i].detail) {
+			strbuf_addstr(&sb, ", \"detail\": ");
+			json_add_string(&sb, r->refusals[i].detail);
+		}
+		strbuf_addch(&sb, '}');
+	}
+	strbuf_addstr(&sb, r->nrefusals ? "\n  ]\n}\n" : "]\n}\n");
+	*len = sb.len;
+	return sb.buf;
+}
+
+int report_write(const struct report *r, const char *file)
+{
+	size_t len;
+	autofree char *json = report_to_json(r, &len);
+
+	return write_file_atomic(file, json, len);
+}

@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What happens at a seccomp stop: the row of the syscall table says which
+ * arguments are paths; each path is read from the tracee, resolved as the
+ * kernel will resolve it, and recorded with the access the call makes.
+ * The access is decided before the call runs, from what exists now, so no
+ * exit stop is needed (a concurrent change between the two is not seen).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+
+#include "ptvfs/util.h"
+#include "tracer.h"
+
+void record_access(struct tracer *t, struct thread *th, const char *path, unsigned access)
+{
+	/* The view is the host's root: the view path is the host path. */
+	report_add(t->report, path, path, access);
+	if (th->proc)
+		th->proc->accessed = true;
+}
+
+/* The access an operation made, given what the lookup found. */
+static unsigned access_of(enum sys_op op, const struct resolution *res, unsigned long open_flags)
+{
+	bool exists = res->error == 0;
+	bool creatable = res->error == -ENOENT && res->parent_exists;
+
+	if (!exists && res->error != -ENOENT && res->error != -ENOTDIR)
+		return 0; /* ELOOP, ENAMETOOLONG, EACCES: no file was reached */
+	switch (op) {
+	case OP_OPEN: {
+		unsigned acc = open_flags & O_ACCMODE;
+		unsigned bits = 0;
+
+		if (!exists) {
+			if ((open_flags & O_CREAT) && creatable && !(open_flags & O_PATH))
+				return ACCESS_WRITE;
+			return ACCESS_PROBE;
+		}
+		if ((open_flags & O_PATH) || res->type == S_IFDIR)
+			return ACCESS_STAT;
+		if ((open_flags & O_CREAT) && (open_flags & O_EXCL))
+			return ACCESS_STAT; /* fails with EEXIST */
+		if (acc == O_RDONLY || acc == O_RDWR)
+			bits |= ACCESS_READ;
+		if (acc == O_WRONLY || acc == O_RDWR || (open_flags & O_TRUNC))
+			bits |= ACCESS_WRITE;
+		return bits;
+	}
+	case OP_READ:
+		return exists ? (res->type == S_IFDIR ? ACCESS_STAT : ACCESS_READ) : ACCESS_PROBE;
+	case OP_READLINK:
+		return exists ? (res->type == S_IFLNK ? ACCESS_READ : ACCESS_STAT) : ACCESS_PROBE;
+	case OP_MODIFY:
+		return exists ? ACCESS_WRITE : ACCESS_PROBE;
+	case OP_CREATE:
+		if (exists)
+			return ACCESS_STAT; /* fails with EEXIST */
+		return creatable ? ACCESS_WRITE : ACCESS_PROBE;
+	case OP_REPLACE:
+		return exists || creatable ? ACCESS_WRITE : ACCESS_PROBE;
+	case OP_DELETE:
+		return exists ? ACCESS_DELETE : ACCESS_PROBE;
+	case OP_STAT:
+		return exists ? ACCESS_STAT : ACCESS_PROBE;
+	case OP_LIST:
+		return exists ? ACCESS_LIST : 0;
+	case OP_EXEC:
+		if (!exists)
+			return ACCESS_PROBE;
+		return ACCESS_EXEC;
+	case OP_NONE:
+		break;
+	}
+	return 0;
+}
+
+/* Whether the final component of paths[0] is followed, per the row and its flag argument. */
+static bool follows(const struct syscall_desc *d, const arch_regs *regs)
+{
+	unsigned long flags;
+
+	if (d->flags_arg == SYS_NO_ARG)
+		return d->follow;
+	flags = arch_arg(regs, d->flags_arg);
+	if (d->nofollow_flag && (flags & d->nofollow_flag))
+		return false;
+	if (d->follow_flag && (flags & d->follow_flag))
+		return true;
+	return d->follow;
+}
+
+static bool empty_path_allowed(const struct syscall_desc *d, const arch_regs *regs)
+{
+	if (!d->empty_path_flag)
+		return false;
+	if (d->flags_arg == SYS_NO_ARG)
+		return true;
+	return (arch_arg(regs, d->flags_arg) & d->empty_path_flag) != 0;
+}
+
+/*
+ * The object an open descriptor names, as a resolution: its path as the
+ * kernel reports it, when that is a path at all (not "pipe:[...]").
+ */
+static int resolve_fd(struct thread *th, int fd, struct resolution *res)
+{
+	struct stat st;
+	ssize_t n = tracee_fd_path(th->tid, fd, res->path, sizeof(res->path));
+
+	res->error = 0;
+	res->parent_exists = true;
+	res->trailing_slash = false;
+	if (n < 0)
+		return res->error = (int)n;
+	if (res->path[0] != '/')
+		return res->error = -ENOENT;
+	if (n > 10 && strcmp(res->path + n - 10, " (deleted)") == 0)
+		return res->error = -ENOENT;
+	res->type = lstat(res->path, &st) == 0 ? (int)(st.st_mode & S_IFMT) : S_IFREG;
+	return 0;
+}
+
+/*
+ * Resolve one path argument of TH's syscall: PATH (already read) relative to
+ * DIRFD. Returns the resolution's error; -EBADF when nothing can be said.
+ */
+static int resolve_at(struct tracer *t, struct thread *th, int dirfd, const char *path,
+		      bool follow, struct resolution *res)
+{
+	struct host_resolver hr = {t, th};
+	char base_buf[PATH_MAX];
+	const char *base = NULL;
+
+	if (path[0] != '/') {
+		if (dirfd == AT_FDCWD) {
+			base = thread_cwd(t, th);
+		} else {
+			ssize_t n = tracee_fd_path(th->tid, dirfd, base_buf, sizeof(base_buf));
+			if (n < 0 || base_buf[0] != '/')
+				return res->error = -EBADF;
+			base = base_buf;
+		}
+		if (!base)
+			return res->error = -EBADF;
+	}
+	return resolve_path(&host_resolve_ops, &hr, base, path, follow ? RESOLVE_FOLLOW : 0, res);
+}
+
+/*
+ * Read and resolve paths[K] of the row D for TH. Returns 0 with RES filled,
+ * or -errno when no object was named (bad pointer, bad descriptor).
+ */
+static int resolve_arg(struct tracer *t, struct thread *th, const struct syscall_desc *d, int k,
+		       const arch_regs *regs, struct resolution *res)
+{
+	const struct sys_path *p = &d->paths[k];
+	int dirfd = p->dirfd == SYS_NO_ARG ? AT_FDCWD : (int)arch_arg(regs, p->dirfd);
+	bool follow = k == 0 && follows(d, regs);
+	char path[PATH_MAX];
+	unsigned long addr;
+	ssize_t n;
+
+	if (p->path == SYS_NO_ARG)
+		return resolve_fd(th, dirfd, res) == 0 ? 0 : -EBADF;
+	addr = arch_arg(regs, p->path);
+	if (addr == 0 && d->null_path_is_fd)
+		return resolve_fd(th, dirfd, res) == 0 ? 0 : -EBADF;
+	n = tracee_read_string(th->tid, addr, path, sizeof(path));
+	if (n < 0)
+		return (int)n;
+	if (n == 0) {
+		if (!empty_path_allowed(d, regs))
+			return -ENOENT;
+		if (dirfd == AT_FDCWD) {
+			const char *cwd = thread_cwd(t, th);
+			if (!cwd)
+				return -EBADF;
+			snprintf(path, sizeof(path), "%s", cwd);
+		} else {
+			return resolve_fd(th, dirfd, res) == 0 ? 0 : -EBADF;
+		}
+	}
+	resolve_at(t, th, dirfd, path, follow, res);
+	return res->error == -EBADF ? -EBADF : 0;
+}
+
+static void record_resolution(struct tracer *t, struct thread *th, const struct resolution *res,
+			      unsigned access)
+{
+	if (access && res->path[0] == '/')
+		record_access(t, th, res->path, access);
+}
+
+static void handle_paths(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+			 const arch_regs *regs, unsigned long open_flags)
+{
+	for (int k = 0; k < 2; k++) {
+		struct resolution res;
+
+		if (d->paths[k].op == OP_NONE)
+			continue;
+		if (resolve_arg(t, th, d, k, regs, &res) < 0)
+			continue;
+		record_resolution(t, th, &res, access_of(d->paths[k].op, &res, open_flags));
+	}
+}
+
+static void handle_openat2(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+			   const arch_regs *regs)
+{
+	struct open_how how = {0};
+	size_t size = arch_arg(regs, 3);
+
+	if (size < sizeof(uint64_t) * 3)
+		return; /* EINVAL from the kernel */
+	if (tracee_read(th->tid, arch_arg(regs, 2), &how, sizeof(how)) < 0)
+		return;
+	{
+		struct syscall_desc row = *d;
+		/* RESOLVE_NO_SYMLINKS also refuses a final link, as O_NOFOLLOW does. */
+		if ((how.flags & O_NOFOLLOW) || (how.resolve & RESOLVE_NO_SYMLINKS))
+			row.follow = false;
+		handle_paths(t, th, &row, regs, how.flags);
+	}
+}
+
+static void handle_exec(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+			const arch_regs *regs)
+{
+	struct resolution res;
+	/* A failed exec or the exec itself does not make the process's entry its own. */
+	bool accessed = th->proc ? th->proc->accessed : false;
+
+	if (resolve_arg(t, th, d, 0, regs, &res) == 0) {
+		unsigned access = access_of(OP_EXEC, &res, 0);
+		if (access == ACCESS_EXEC)
+			record_exec(t, th, &res);
+		else
+			record_resolution(t, th, &res, access);
+	}
+	if (th->proc)
+		th->proc->accessed = accessed;
+}
+
+/* An AF_UNIX address at ADDR (LEN bytes) that names a file: the path, else "". */
+static void read_unix_path(pid_t tid, unsigned long addr, size_t len, char *path, size_t size)
+{
+	struct sockaddr_un sun;
+	size_t n;
+
+	path[0] = '\0';
+	if (addr == 0 || len <= offsetof(struct sockaddr_un, sun_path))
+		return;
+	if (len > sizeof(sun))
+		len = sizeof(sun);
+	memset(&sun, 0, sizeof(sun));
+	if (tracee_read(tid, addr, &sun, len) < 0 || sun.sun_family != AF_UNIX)
+		return;
+	/* An abstract name (leading NUL) is no file. */
+	n = len - offsetof(struct sockaddr_un, sun_path);
+	if (n == 0 || sun.sun_path[0] == '\0')
+		return;
+	if (n >= size)
+		n = size - 1;
+	memcpy(path, sun.sun_path, n);
+	path[n] = '\0';
+	path[strnlen(path, n)] = '\0';
+}
+
+static void record_unix_path(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+			     const char *path)
+{
+	struct resolution res;
+
+	if (!path[0])
+		return;
+	if (resolve_at(t, th, AT_FDCWD, path, d->follow, &res) == -EBADF)
+		return;
+	record_resolution(t, th, &res, access_of(d->paths[0].op, &res, 0));
+}
+
+static void handle_sockaddr(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+			    const arch_regs *regs)
+{
+	int arg = d->paths[0].path;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+
+	read_unix_path(th->tid, arch_arg(regs, arg), arch_arg(regs, arg + 1), path, sizeof(path));
+	record_unix_path(t, th, d, path);
+}
+
+static void handle_msghdr(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+			  const arch_regs *regs)
+{
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	unsigned long addr = arch_arg(regs, 1);
+	unsigned count = 1, i;
+
+	if (d->nr != __NR_sendmsg) {
+		count = (unsigned)arch_arg(regs, 2);
+		if (count > 1024)
+			count = 1024; /* the kernel's UIO_MAXIOV */
+	}
+	for (i = 0; i < count; i++) {
+		struct msghdr mh;
+		/* sendmmsg's vector is of struct mmsghdr: a msghdr and a length. */
+		unsigned long at = addr + i * (d->nr == __NR_sendmsg ? sizeof(mh)
+								  : sizeof(struct mmsghdr));
+
+		if (tracee_read(th->tid, at, &mh, sizeof(mh)) < 0)
+			return;
+		read_unix_path(th->tid, (unsigned long)mh.msg_name, mh.msg_namelen, path,
+			       sizeof(path));
+		record_unix_path(t, th, d, path);
+	}
+}
+
+static void refuse(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+		   arch_regs *regs)
+{
+	char detail[96];
+
+	snprintf(detail, sizeof(detail), "refused with %s", strerrorname_np(d->refuse_errno));
+	report_add_refusal(t->report, th->tgid, d->name, detail);
+	arch_skip_syscall(regs, -d->refuse_errno);
+	if (ptrace(PTRACE_SETREGS, th->tid, 0, regs) < 0 && errno != ESRCH)
+		warn("cannot refuse %s of process %d: %s", d->name, (int)th->tid, strerror(errno));
+}
+
+bool handle_syscall_stop(struct tracer *t, struct thread *th)
+{
+	const struct syscall_desc *d;
+	arch_regs regs;
+
+	if (ptrace(PTRACE_GETREGS, th->tid, 0, &regs) < 0)
+		return false; /* vanished: dropped quietly */
+	d = syscall_by_nr((int)arch_syscall_nr(&regs));
+	if (!d)
+		return false;
+	switch ((enum sys_kind)d->kind) {
+	case SYS_KIND_PATH:
+		handle_paths(t, th, d, &regs, 0);
+		break;
+	case SYS_KIND_OPEN:
+		handle_paths(t, th, d, &regs, arch_arg(&regs, d->flags_arg));
+		break;
+	case SYS_KIND_OPENAT2:
+		handle_openat2(t, th, d, &regs);
+		break;
+	case SYS_KIND_EXEC:
+		handle_exec(t, th, d, &regs);
+		break;
+	case SYS_KIND_CHDIR:
+		handle_paths(t, th, d, &regs, 0);
+		t->cwd_generation++;
+		break;
+	case SYS_KIND_SOCKADDR:
+		handle_sockaddr(t, th, d, &regs);
+		break;
+	case SYS_KIND_MSGHDR:
+		handle_msghdr(t, th, d, &regs);
+		break;
+	case SYS_KIND_REFUSE:
+		refuse(t, th, d, &regs);
+		return false;
+	}
+	if (d->exit_stop) {
+		th->exit_pending = d;
+		return true;
+	}
+	return false;
+}
+
+void handle_syscall_exit(struct tracer *t, struct thread *th)
+{
+	const struct syscall_desc *d = th->exit_pending;
+
+	th->exit_pending = NULL;
+	if (d && d->kind == SYS_KIND_CHDIR)
+		t->cwd_generation++; /* the new directory is in place: cached ones are stale */
+}

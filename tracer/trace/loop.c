@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Starting the command under the tracer and the event loop.
+ *
+ * The command's process waits on a pipe until ptvfs has seized it, loads the
+ * seccomp filter and execs; from then on every process and thread it starts
+ * is traced automatically (PTRACE_O_TRACEFORK, VFORK, CLONE), and ptvfs
+ * dying kills them all (PTRACE_O_EXITKILL).
+ *
+ * A stop is cheap when the tracer is already running when the tracee stops:
+ * waking an idle CPU costs several times the stop itself on a virtual
+ * machine (DESIGN.md §6). So the loop polls for the next stop for a short
+ * while before it sleeps in waitpid().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ptvfs/util.h"
+#include "tracer.h"
+
+#define PTRACE_OPTIONS                                                                             \
+	(PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |  \
+	 PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL)
+
+/* How long to poll for the next stop before sleeping; PTVFS_SPIN_US overrides. */
+#define DEFAULT_SPIN_NS 50000L
+
+static volatile pid_t forward_to;
+
+/* SIGINT, SIGTERM, SIGHUP sent to ptvfs go on to the command. */
+static void forward_signal(int sig, siginfo_t *info, void *uc)
+{
+	(void)uc;
+	/* From the terminal the command's process group got it already (SI_KERNEL). */
+	if (info->si_code <= 0 && forward_to > 0)
+		kill(forward_to, sig);
+}
+
+static void install_signal_forwarding(pid_t child)
+{
+	struct sigaction sa = {.sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO};
+	static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP};
+
+	forward_to = child;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaction(forwarded[i], &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static __attribute__((noreturn)) void run_child(const struct options *opts, int go_fd)
+{
+	char c;
+	int err;
+
+	/* Wait until the parent has seized us: nothing may run untraced. */
+	while (read(go_fd, &c, 1) < 0 && errno == EINTR)
+		;
+	close(go_fd);
+	err = filter_install();
+	if (err < 0) {
+		errno = -err;
+		warn("cannot install the seccomp filter (%s): is seccomp disabled here?",
+		     strerror(-err));
+		_exit(PTVFS_EXIT_FAILURE);
+	}
+	execvp(opts->command[0], opts->command);
+	err = errno;
+	warn("%s: %s", opts->command[0], strerror(err));
+	_exit(err == ENOENT || err == ENOTDIR ? 127 : 126);
+}
+
+static pid_t spawn(const struct options *opts)
+{
+	int go[2];
+	pid_t pid;
+
+	if (pipe2(go, O_CLOEXEC) < 0)
+		die_errno("pipe");
+	pid = fork();
+	if (pid < 0)
+		die_errno("fork");
+	if (pid == 0) {
+		close(go[1]);
+		run_child(opts, go[0]);
+	}
+	close(go[0]);
+	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_OPTIONS) < 0) {
+		int err = errno;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		errno = err;
+		die_errno("cannot trace the command (ptrace is restricted here: see "
+			  "/proc/sys/kernel/yama/ptrace_scope, or the container's seccomp profile)");
+	}
+	if (write(go[1], "g", 1) != 1)
+		die_errno("cannot start the command");
+	close(go[1]);
+	return pid;
+}
+
+static long spin_ns(void)
+{
+	const char *env = getenv("PTVFS_SPIN_US");
+
+	return env ? atol(env) * 1000L : DEFAULT_SPIN_NS;
+}
+
+static long elapsed_ns(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000000000L + (now.tv_nsec - since->tv_nsec);
+}
+
+/* The next stop or exit of any tracee; -1 with errno ECHILD when none is left. */
+static pid_t wait_next(int *status, long spin)
+{
+	struct timespec start;
+	pid_t pid;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	do {
+		pid = waitpid(-1, status, __WALL | WNOHANG);
+		if (pid != 0)
+			return pid;
+	} while (elapsed_ns(&start) < spin);
+	return waitpid(-1, status, __WALL);
+}
+
+static void resume(pid_t tid, int request, int sig)
+{
+	/* ESRCH: killed meanwhile; its exit comes next. */
+	ptrace(request, tid, 0, sig);
+}
+
+/* A syscall of another ABI: refused by killing its process, never run unrecorded. */
+static void refuse_other_abi(struct tracer *t, struct thread *th)
+{
+	arch_regs regs;
+	const char *abi = "i386";
+
+	if (ptrace(PTRACE_GETREGS, th->tid, 0, &regs) == 0 && (regs.orig_rax & 0x40000000))
+		abi = "x32";
+	if (!th->refused_abi) {
+		warn("%s (pid %d) made a 32-bit (%s) system call, which ptvfs cannot follow; "
+		     "killing it",
+		     th->proc && th->proc->exe ? th->proc->exe : "a process", (int)th->tgid, abi);
+		report_add_refusal(t->report, th->tgid, "32-bit system call",
+				   "the process was killed");
+		th->refused_abi = true;
+	}
+	kill(th->tgid, SIGKILL);
+}
+
+static void handle_exit(struct tracer *t, struct thread *th, int status)
+{
+	if (th->tid == th->tgid && th->proc) {
+		th->proc->exited = true;
+		th->proc->wait_status = status;
+	}
+	if (th->tid == t->root_pid) {
+		t->root_exited = true;
+		t->root_status = status;
+	}
+	thread_forget(t, th);
+}
+
+static void handle_stop(struct tracer *t, struct thread *th, int status)
+{
+	int sig = WSTOPSIG(status);
+	int event = (unsigned)status >> 16;
+	unsigned long msg = 0;
+
+	switch (event) {
+	case PTRACE_EVENT_SECCOMP:
+		ptrace(PTRACE_GETEVENTMSG, th->tid, 0, &msg);
+		if (msg == TRACE_DATA_BAD_ARCH) {
+			refuse_other_abi(t, th);
+			resume(th->tid, PTRACE_CONT, 0);
+			return;
+		}
+		resume(th->tid, handle_syscall_stop(t, th) ? PTRACE_SYSCALL : PTRACE_CONT, 0);
+		return;
+	case PTRACE_EVENT_FORK:
+	case PTRACE_EVENT_VFORK:
+	case PTRACE_EVENT_CLONE:
+		if (ptrace(PTRACE_GETEVENTMSG, th->tid, 0, &msg) == 0 && !thread_find(t, msg))
+			thread_attach(t, (pid_t)msg);
+		resume(th->tid, PTRACE_CONT, 0);
+		return;
+	case PTRACE_EVENT_EXEC:
+		/* Exec from a non-leader thread: it took the leader's tid, its own is gone. */
+		if (ptrace(PTRACE_GETEVENTMSG, th->tid, 0, &msg) == 0 && (pid_t)msg != th->tid) {
+			struct thread *former = thread_find(t, (pid_t)msg);
+			if (former)
+				thread_forget(t, former);
+		}
+		thread_exec(t, th);
+		resume(th->tid, PTRACE_CONT, 0);
+		return;
+	case PTRACE_EVENT_STOP:
+		if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
+			resume(th->tid, PTRACE_LISTEN, 0); /* a group stop: stay stopped */
+		else
+			resume(th->tid, PTRACE_CONT, 0);
+		return;
+	case 0:
+		if (sig == (SIGTRAP | 0x80)) {
+			handle_syscall_exit(t, th);
+			resume(th->tid, PTRACE_CONT, 0);
+			return;
+		}
+		/* A signal on its way to the tracee: deliver it unchanged. */
+		resume(th->tid, PTRACE_CONT, sig);
+		return;
+	default:
+		resume(th->tid, PTRACE_CONT, 0);
+	}
+}
+
+int trace_command(const struct options *opts, struct report *report)
+{
+	struct tracer t = {.opts = opts, .report = report};
+	long spin = spin_ns();
+	struct thread *root;
+
+	t.root_pid = spawn(opts);
+	install_signal_forwarding(t.root_pid);
+	root = thread_attach(&t, t.root_pid);
+	/* The command's own entry: it has done nothing yet, its exec fills it in. */
+	root->proc->ppid = getpid();
+	argv_free(root->proc->argv);
+	root->proc->argv = argv_dup(opts->command);
+
+	for (;;) {
+		struct thread *th;
+		int status;
+		pid_t pid = wait_next(&status, spin);
+
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			break; /* ECHILD: every traced process is gone */
+		}
+		th = thread_find(&t, pid);
+		if (!th)
+			th = thread_attach(&t, pid);
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			handle_exit(&t, th, status);
+		else if (WIFSTOPPED(status))
+			handle_stop(&t, th, status);
+	}
+	while (t.threads)
+		thread_forget(&t, t.threads);
+	if (!t.root_exited)
+		return PTVFS_EXIT_FAILURE;
+	report_set_exit(report, t.root_status);
+	if (WIFSIGNALED(t.root_status))
+		return 128 + WTERMSIG(t.root_status);
+	return WEXITSTATUS(t.root_status);
+}

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "ptvfs/util.h"
+#include "tracer.h"
+
+#define PAGE 4096UL
+
+int tracee_read(pid_t tid, unsigned long addr, void *buf, size_t len)
+{
+	struct iovec local = {buf, len};
+	struct iovec remote = {(void *)addr, len};
+	ssize_t n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
+
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EFAULT;
+}
+
+/*
+ * Reads a page at a time at most, never across a page boundary in one
+ * piece, so a string at the end of a mapping reads without EFAULT.
+ */
+ssize_t tracee_read_string(pid_t tid, unsigned long addr, char *buf, size_t size)
+{
+	size_t done = 0;
+
+	if (addr == 0)
+		return -EFAULT;
+	while (done < size) {
+		size_t chunk = PAGE - ((addr + done) & (PAGE - 1));
+		struct iovec local, remote;
+		ssize_t n;
+		char *nul;
+
+		if (chunk > size - done)
+			chunk = size - done;
+		local = (struct iovec){buf + done, chunk};
+		remote = (struct iovec){(void *)(addr + done), chunk};
+		n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
+		if (n <= 0)
+			return n < 0 && errno == ESRCH ? -ESRCH : -EFAULT;
+		nul = memchr(buf + done, '\0', n);
+		if (nul)
+			return nul - buf;
+		done += n;
+	}
+	return -ENAMETOOLONG;
+}
+
+ssize_t tracee_fd_path(pid_t tid, int fd, char *buf, size_t size)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)tid, fd);
+	n = readlink(link, buf, size - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return n;
+}
+
+char *proc_read_file(pid_t tid, const char *name, size_t *len)
+{
+	char path[64];
+	struct strbuf sb = {0};
+	autoclose int fd = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)tid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	for (;;) {
+		ssize_t n;
+
+		strbuf_grow(&sb, 4096);
+		n = read(fd, sb.buf + sb.len, 4096);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		sb.len += n;
+	}
+	strbuf_grow(&sb, 0);
+	sb.buf[sb.len] = '\0';
+	*len = sb.len;
+	return sb.buf;
+}

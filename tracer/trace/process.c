@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ptvfs/util.h"
+#include "tracer.h"
+
+struct thread *thread_find(struct tracer *t, pid_t tid)
+{
+	struct thread *th;
+
+	HASH_FIND_INT(t->threads, &tid, th);
+	return th;
+}
+
+/* Tgid and PPid of TID from /proc/TID/status; -1 when unknown. */
+static void read_status_ids(pid_t tid, pid_t *tgid, pid_t *ppid)
+{
+	size_t len;
+	autofree char *status = proc_read_file(tid, "status", &len);
+	const char *p;
+
+	*tgid = -1;
+	*ppid = -1;
+	if (!status)
+		return;
+	p = strstr(status, "\nTgid:");
+	if (p)
+		*tgid = (pid_t)strtol(p + 6, NULL, 10);
+	p = strstr(status, "\nPPid:");
+	if (p)
+		*ppid = (pid_t)strtol(p + 6, NULL, 10);
+}
+
+static char *read_link_of(pid_t tid, const char *name)
+{
+	char link[64], buf[PATH_MAX];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/%s", (int)tid, name);
+	n = readlink(link, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	return xstrdup(buf);
+}
+
+struct thread *thread_attach(struct tracer *t, pid_t tid)
+{
+	struct thread *th = xcalloc(1, sizeof(*th));
+	pid_t tgid, ppid;
+
+	read_status_ids(tid, &tgid, &ppid);
+	th->tid = tid;
+	th->tgid = tgid > 0 ? tgid : tid;
+	HASH_ADD_INT(t->threads, tid, th);
+
+	if (th->tgid != tid) {
+		struct thread *leader = thread_find(t, th->tgid);
+		if (leader) {
+			th->proc = leader->proc;
+			return th;
+		}
+	}
+	/* A new process: it runs its parent's program until it execs. */
+	{
+		struct thread *parent = ppid > 0 ? thread_find(t, ppid) : NULL;
+		const struct report_process *pp = parent ? parent->proc : NULL;
+		autofree char *cwd = read_link_of(tid, "cwd");
+
+		th->proc = report_add_process(t->report, th->tgid, ppid, pp ? pp->exe : NULL,
+					      pp ? pp->argv : NULL, cwd);
+	}
+	return th;
+}
+
+void thread_forget(struct tracer *t, struct thread *th)
+{
+	HASH_DEL(t->threads, th);
+	free(th->cwd);
+	free(th);
+}
+
+const char *thread_cwd(struct tracer *t, struct thread *th)
+{
+	if (th->cwd && th->cwd_generation == t->cwd_generation)
+		return th->cwd;
+	free(th->cwd);
+	th->cwd = read_link_of(th->tid, "cwd");
+	th->cwd_generation = t->cwd_generation;
+	return th->cwd;
+}
+
+void thread_exec(struct tracer *t, struct thread *th)
+{
+	size_t len;
+	autofree char *cmdline = proc_read_file(th->tid, "cmdline", &len);
+	autofree char *exe = read_link_of(th->tid, "exe");
+	autofree char *cwd = read_link_of(th->tid, "cwd");
+	char **argv = cmdline ? argv_from_cmdline(cmdline, len) : NULL;
+	struct report_process *p = th->proc;
+
+	if (p && !p->accessed) {
+		/* Forked and exec'd at once: the entry is this program's. */
+		free(p->exe);
+		p->exe = exe ? steal_pointer(&exe) : NULL;
+		argv_free(p->argv);
+		p->argv = argv;
+		free(p->cwd);
+		p->cwd = cwd ? steal_pointer(&cwd) : NULL;
+	} else {
+		th->proc = report_add_process(t->report, th->tgid, p ? p->ppid : -1, exe, argv,
+					      cwd);
+		argv_free(argv);
+	}
+	/* Every other thread of the process is gone; they all share the new entry. */
+	for (struct thread *o = t->threads; o; o = o->hh.next)
+		if (o->tgid == th->tgid)
+			o->proc = th->proc;
+}

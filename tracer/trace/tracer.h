@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The tracing half of ptvfs: the event loop, per-thread state, tracee memory,
+ * the seccomp filter and the stop handlers. Everything here may use ptrace;
+ * what it learns goes into the core's report.
+ */
+#ifndef PTVFS_TRACER_H
+#define PTVFS_TRACER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <uthash.h>
+
+#include "ptvfs/report.h"
+#include "ptvfs/resolve.h"
+#include "ptvfs/syscalls.h"
+#include "regs.h"
+
+/* RET_TRACE data of a syscall from another ABI (i386, x32): never a syscall number. */
+#define TRACE_DATA_BAD_ARCH 0xfffe
+
+struct options {
+	const char *report_file;
+	char **command; /* NULL-terminated, not owned */
+};
+
+/* One traced task (a thread; a process's first thread has tid == tgid). Per-thread lifetime. */
+struct thread {
+	pid_t tid;
+	pid_t tgid;
+	/* The report entry of the program this thread's process runs now. */
+	struct report_process *proc;
+	/* The syscall whose exit stop was asked for, or NULL. */
+	const struct syscall_desc *exit_pending;
+	/* The working directory, cached while cwd_generation matches the tracer's. */
+	char *cwd;
+	unsigned cwd_generation;
+	bool refused_abi; /* already told about a 32-bit syscall */
+	UT_hash_handle hh;
+};
+
+struct tracer {
+	const struct options *opts;
+	struct report *report;
+	struct thread *threads; /* uthash, by tid */
+	pid_t root_pid;
+	bool root_exited;
+	int root_status;
+	/* Bumped by every chdir and fchdir: cached cwds older than this are re-read. */
+	unsigned cwd_generation;
+};
+
+/* process.c: the table of traced threads */
+struct thread *thread_find(struct tracer *t, pid_t tid);
+/* Start following TID, learning its process from /proc. Returns the new entry. */
+struct thread *thread_attach(struct tracer *t, pid_t tid);
+void thread_forget(struct tracer *t, struct thread *th);
+/* The thread's working directory (absolute), or NULL when it cannot be read. */
+const char *thread_cwd(struct tracer *t, struct thread *th);
+/* A process of THREAD's just ran a new program: a new report entry. */
+void thread_exec(struct tracer *t, struct thread *th);
+
+/* memory.c: tracee memory */
+/*
+ * Read the NUL-terminated string at ADDR of TID into BUF (SIZE bytes).
+ * Returns its length, -EFAULT, or -ENAMETOOLONG when no NUL is in SIZE bytes.
+ */
+ssize_t tracee_read_string(pid_t tid, unsigned long addr, char *buf, size_t size);
+/* Read LEN bytes at ADDR of TID. Returns 0 or -errno. */
+int tracee_read(pid_t tid, unsigned long addr, void *buf, size_t len);
+/* The path an open descriptor FD of TID names (absolute, or e.g. "pipe:[1]"). */
+ssize_t tracee_fd_path(pid_t tid, int fd, char *buf, size_t size);
+/* Read a whole small /proc file of TID (e.g. "cmdline") into a malloc'd buffer. */
+char *proc_read_file(pid_t tid, const char *name, size_t *len);
+
+/* hostfs.c: resolution on the host, as seen by one thread */
+struct host_resolver {
+	struct tracer *tracer;
+	struct thread *thread;
+};
+extern const struct resolve_ops host_resolve_ops;
+
+/* filter.c: the seccomp filter, loaded by the command's process before exec */
+/* Returns 0 or -errno. */
+int filter_install(void);
+
+/* handlers.c: a seccomp stop of TH; returns true when the syscall's exit stop is needed. */
+bool handle_syscall_stop(struct tracer *t, struct thread *th);
+/* The exit stop asked for by handle_syscall_stop(). */
+void handle_syscall_exit(struct tracer *t, struct thread *th);
+/* Record the access OP made to the object at (resolved) RES by TH. */
+void record_access(struct tracer *t, struct thread *th, const char *path, unsigned access);
+
+/* exec.c: the program an execve runs, and the interpreters it loads */
+void record_exec(struct tracer *t, struct thread *th, const struct resolution *prog);
+
+/* loop.c */
+/* Run the command under the tracer; returns ptvfs's exit status. */
+int trace_command(const struct options *opts, struct report *report);
+
+#endif

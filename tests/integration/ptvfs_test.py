@@ -1,0 +1,79 @@
+"""Helpers shared by the integration tests: run a command under ptvfs and read its report.
+
+Each test_*.py is a plain script run by ctest; it exits non-zero on the first failed
+check and prints what it checked. PTVFS names the binary, PTVFS_PROGS the test programs.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+PTVFS = os.environ.get("PTVFS") or os.path.join(os.path.dirname(__file__), "../../build/ptvfs")
+PROGS = os.environ.get("PTVFS_PROGS") or os.path.join(
+    os.path.dirname(__file__), "../../build/tests/integration/progs")
+NOBODY = 65534
+
+_checks = 0
+
+
+def check(cond, what):
+    """Assert COND; WHAT says what a user would notice if it broke."""
+    global _checks
+    _checks += 1
+    if not cond:
+        print(f"FAIL: {what}", file=sys.stderr)
+        sys.exit(1)
+
+
+def done():
+    print(f"{_checks} passed, 0 failed")
+
+
+def prog(name):
+    return os.path.join(PROGS, name)
+
+
+def tmpdir():
+    """A fresh directory anyone may write (the unprivileged runs use it too)."""
+    d = tempfile.mkdtemp(prefix="ptvfs-test-")
+    os.chmod(d, 0o777)
+    return d
+
+
+def unprivileged(cmd):
+    """CMD run as nobody when we are root (CI runs as root; ptvfs is for users without it)."""
+    if os.geteuid() != 0:
+        return list(cmd)
+    return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"] + list(cmd)
+
+
+def run(cmd, options=(), cwd=None, as_nobody=False, input=None, env=None, timeout=300):
+    """Run CMD under ptvfs with a report. Returns (CompletedProcess, report dict or None)."""
+    d = tmpdir()
+    report_path = os.path.join(d, "report.json")
+    full = [PTVFS, "--report", report_path, *options, "--", *cmd]
+    if as_nobody:
+        full = unprivileged(full)
+    p = subprocess.run(full, cwd=cwd, capture_output=True, input=input, env=env, timeout=timeout)
+    report = None
+    if os.path.exists(report_path):
+        with open(report_path, encoding="utf-8") as f:
+            report = json.load(f)
+    shutil.rmtree(d, ignore_errors=True)
+    return p, report
+
+
+def native(cmd, cwd=None, as_nobody=False, input=None, env=None, timeout=300):
+    full = unprivileged(cmd) if as_nobody else list(cmd)
+    return subprocess.run(full, cwd=cwd, capture_output=True, input=input, env=env, timeout=timeout)
+
+
+def files(report):
+    """{path: [access kinds]} of a report."""
+    return {f["path"]: f["access"] for f in report["files"]}
+
+
+def accesses(report, path):
+    return files(report).get(path, [])

@@ -15,15 +15,15 @@
 #include "trace/tracer.h"
 
 static const char usage[] =
-	"usage: ptvfs [OPTION]... [--] COMMAND [ARG]...\n"
-	"Run COMMAND, following every process it starts, and record each file it touches.\n"
-	"\n"
-	"  --report FILE   write the record as JSON to FILE when the command ends\n"
-	"  -h, --help      show this help and exit\n"
-	"  --version       show the version and exit\n"
-	"\n"
-	"Exit status: the command's own; 128+N when signal N killed it; 125 when ptvfs\n"
-	"fails; 126 when the command cannot be run; 127 when it is not found.\n";
+    "usage: ptvfs [OPTION]... [--] COMMAND [ARG]...\n"
+    "Run COMMAND, following every process it starts, and record each file it touches.\n"
+    "\n"
+    "  --report FILE   write the record as JSON to FILE when the command ends\n"
+    "  -h, --help      show this help and exit\n"
+    "  --version       show the version and exit\n"
+    "\n"
+    "Exit status: the command's own; 128+N when signal N killed it; 125 when ptvfs\n"
+    "fails; 126 when the command cannot be run; 127 when it is not found.\n";
 
 /* The value of option ARGV[*I], which must follow it. */
 static const char *option_value(int argc, char **argv, int *i)

@@ -42,7 +42,7 @@ struct report_process {
 	char *cwd;
 	bool exited;
 	int wait_status; /* as waitpid() gives it, when exited */
-	bool accessed;   /* recorded any access since this entry began */
+	bool accessed;	 /* recorded any access since this entry began */
 };
 
 struct report_file {

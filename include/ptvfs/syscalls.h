@@ -18,11 +18,11 @@
 
 /* How a stop for the call is handled. */
 enum sys_kind {
-	SYS_KIND_PATH,     /* paths (or descriptors) per the row, fixed operations */
-	SYS_KIND_OPEN,     /* open family: the operation follows the open flags */
+	SYS_KIND_PATH,	   /* paths (or descriptors) per the row, fixed operations */
+	SYS_KIND_OPEN,	   /* open family: the operation follows the open flags */
 	SYS_KIND_OPENAT2,  /* openat2: flags inside struct open_how */
-	SYS_KIND_EXEC,     /* execve, execveat: the program and its interpreters */
-	SYS_KIND_CHDIR,    /* chdir, fchdir: the process's directory changes */
+	SYS_KIND_EXEC,	   /* execve, execveat: the program and its interpreters */
+	SYS_KIND_CHDIR,	   /* chdir, fchdir: the process's directory changes */
 	SYS_KIND_SOCKADDR, /* bind, connect, sendto: an AF_UNIX address may name a file */
 	SYS_KIND_MSGHDR,   /* sendmsg, sendmmsg: the address is inside struct msghdr */
 	SYS_KIND_REFUSE,   /* cannot be followed: fails with the row's errno, and is reported */
@@ -65,14 +65,14 @@ struct syscall_desc {
 	 */
 	bool follow;
 	int8_t flags_arg;
-	uint32_t nofollow_flag;   /* set: do not follow (AT_SYMLINK_NOFOLLOW, O_NOFOLLOW, ...) */
-	uint32_t follow_flag;     /* set: follow (AT_SYMLINK_FOLLOW of linkat) */
+	uint32_t nofollow_flag;	  /* set: do not follow (AT_SYMLINK_NOFOLLOW, O_NOFOLLOW, ...) */
+	uint32_t follow_flag;	  /* set: follow (AT_SYMLINK_FOLLOW of linkat) */
 	uint32_t empty_path_flag; /* set: an empty path names the dirfd itself (AT_EMPTY_PATH) */
-	bool null_path_is_fd;     /* a NULL path names the dirfd itself (utimensat) */
+	bool null_path_is_fd;	  /* a NULL path names the dirfd itself (utimensat) */
 	/* Only for calls ptvfs stops on when an argument is not zero (sendto's address). */
 	int8_t stop_if_arg_nonzero;
 	int refuse_errno; /* SYS_KIND_REFUSE: the error the call fails with */
-	bool exit_stop;   /* the result must be seen */
+	bool exit_stop;	  /* the result must be seen */
 };
 
 /* The table of this build's architecture, and its length. */

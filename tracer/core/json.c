@@ -177,8 +177,8 @@ char *json_decode_string(const char *body, size_t body_len, size_t *len)
 				/* An escaped byte (PEP 383). */
 				strbuf_addch(&sb, (char)(cp & 0xff));
 			} else if (cp >= 0xd800 && cp <= 0xdbff && i + 6 <= body_len &&
-				   body[i] == '\\' && body[i + 1] == 'u' && hex4(body + i + 2, &lo) == 0 &&
-				   lo >= 0xdc00 && lo <= 0xdfff) {
+				   body[i] == '\\' && body[i + 1] == 'u' &&
+				   hex4(body + i + 2, &lo) == 0 && lo >= 0xdc00 && lo <= 0xdfff) {
 				i += 6;
 				add_utf8(&sb, 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00));
 			} else {

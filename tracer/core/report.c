@@ -36,7 +36,7 @@ struct report {
 };
 
 static const char *const access_names[ACCESS_KINDS] = {
-	"read", "write", "delete", "exec", "stat", "list", "probe",
+    "read", "write", "delete", "exec", "stat", "list", "probe",
 };
 
 const char *access_name(unsigned bit)
@@ -195,9 +195,9 @@ void report_add_refusal(struct report *r, pid_t pid, const char *what, const cha
 		r->refusals = xrealloc(r->refusals, r->refusals_cap * sizeof(*r->refusals));
 	}
 	r->refusals[r->nrefusals++] = (struct refusal){
-		.pid = pid,
-		.what = xstrdup(what),
-		.detail = detail ? xstrdup(detail) : NULL,
+	    .pid = pid,
+	    .what = xstrdup(what),
+	    .detail = detail ? xstrdup(detail) : NULL,
 	};
 }
 

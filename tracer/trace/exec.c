@@ -125,8 +125,8 @@ static void record_program(struct tracer *t, struct thread *th, const struct res
 	if (!found)
 		return;
 	/* A relative interpreter is looked up from the process's directory, as the kernel does. */
-	if (resolve_path(&host_resolve_ops, &hr, thread_cwd(t, th), interp, RESOLVE_FOLLOW,
-			 &res) == 0)
+	if (resolve_path(&host_resolve_ops, &hr, thread_cwd(t, th), interp, RESOLVE_FOLLOW, &res) ==
+	    0)
 		record_program(t, th, &res, depth + 1);
 	else if (res.error == -ENOENT || res.error == -ENOTDIR)
 		record_access(t, th, res.path, ACCESS_PROBE);

@@ -3,8 +3,8 @@
  * The seccomp filter, built from the syscall table with libseccomp: the
  * command stops only on the rows of the table (RET_TRACE, data = syscall
  * number); everything else runs at native speed. A syscall of another ABI
- * (i386 through int 0x80, x32) stops with TRACE_DATA_BAD_ARCH so ptvfs can
- * refuse it instead of letting it run unrecorded.
+ * (i386 through int 0x80, x32) raises SIGSYS instead of running, which the
+ * tracer intercepts to refuse the process: it never runs unrecorded.
  */
 #include <errno.h>
 #include <seccomp.h>
@@ -19,7 +19,7 @@ int filter_install(void)
 
 	if (!ctx)
 		return -ENOMEM;
-	err = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_TRACE(TRACE_DATA_BAD_ARCH));
+	err = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_TRAP);
 	if (err == 0)
 		/* A binary tree of syscall numbers: fewer BPF instructions per syscall. */
 		err = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
@@ -28,8 +28,8 @@ int filter_install(void)
 
 		if (d->stop_if_arg_nonzero != SYS_NO_ARG)
 			err = seccomp_rule_add(
-				ctx, SCMP_ACT_TRACE(d->nr), d->nr, 1,
-				SCMP_CMP((unsigned)d->stop_if_arg_nonzero, SCMP_CMP_NE, 0));
+			    ctx, SCMP_ACT_TRACE(d->nr), d->nr, 1,
+			    SCMP_CMP((unsigned)d->stop_if_arg_nonzero, SCMP_CMP_NE, 0));
 		else
 			err = seccomp_rule_add(ctx, SCMP_ACT_TRACE(d->nr), d->nr, 0);
 	}

@@ -24,6 +24,8 @@ void record_access(struct tracer *t, struct thread *th, const char *path, unsign
 {
 	/* The view is the host's root: the view path is the host path. */
 	report_add(t->report, path, path, access);
+	if (access & (ACCESS_WRITE | ACCESS_DELETE))
+		hostfs_invalidate(t, path);
 	if (th->proc)
 		th->proc->accessed = true;
 }
@@ -134,8 +136,8 @@ static int resolve_fd(struct thread *th, int fd, struct resolution *res)
  * Resolve one path argument of TH's syscall: PATH (already read) relative to
  * DIRFD. Returns the resolution's error; -EBADF when nothing can be said.
  */
-static int resolve_at(struct tracer *t, struct thread *th, int dirfd, const char *path,
-		      bool follow, struct resolution *res)
+static int resolve_at(struct tracer *t, struct thread *th, int dirfd, const char *path, bool follow,
+		      struct resolution *res)
 {
 	struct host_resolver hr = {t, th};
 	char base_buf[PATH_MAX];
@@ -314,8 +316,8 @@ static void handle_msghdr(struct tracer *t, struct thread *th, const struct sysc
 	for (i = 0; i < count; i++) {
 		struct msghdr mh;
 		/* sendmmsg's vector is of struct mmsghdr: a msghdr and a length. */
-		unsigned long at = addr + i * (d->nr == __NR_sendmsg ? sizeof(mh)
-								  : sizeof(struct mmsghdr));
+		unsigned long at =
+		    addr + i * (d->nr == __NR_sendmsg ? sizeof(mh) : sizeof(struct mmsghdr));
 
 		if (tracee_read(th->tid, at, &mh, sizeof(mh)) < 0)
 			return;

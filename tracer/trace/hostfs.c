@@ -5,6 +5,11 @@
  * thread's own view are in /proc: "self" and "thread-self" must name the
  * thread, not the tracer, and the magic links below /proc/PID (fd/N, cwd,
  * exe, ...) are not paths to follow but the kernel's own business.
+ *
+ * Directories and links met on the way are cached: most lookups walk the
+ * same few prefixes (/usr/include/...) thousands of times. Every change a
+ * traced process makes to a name goes through a stop and invalidates it;
+ * a change by a process outside the traced tree is not seen.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,23 +31,83 @@ static bool is_below_proc_entry(const char *path)
 	return strncmp(path, "/proc/", 6) == 0 && strchr(path + 6, '/') != NULL;
 }
 
+struct lookup_entry {
+	int type;     /* S_IFDIR or S_IFLNK */
+	char *target; /* of a link, once read */
+	UT_hash_handle hh;
+	char path[];
+};
+
+static struct lookup_entry *cache_find(struct tracer *t, const char *path)
+{
+	struct lookup_entry *e;
+
+	HASH_FIND_STR(t->lookup_cache, path, e);
+	return e;
+}
+
+static void cache_remove(struct tracer *t, struct lookup_entry *e)
+{
+	HASH_DEL(t->lookup_cache, e);
+	free(e->target);
+	free(e);
+}
+
+void hostfs_invalidate(struct tracer *t, const char *path)
+{
+	struct lookup_entry *e = cache_find(t, path);
+
+	if (!e)
+		return;
+	if (e->type == S_IFDIR) {
+		/* A directory renamed or replaced: what was below it moved too. */
+		hostfs_free_cache(t);
+		return;
+	}
+	cache_remove(t, e);
+}
+
+void hostfs_free_cache(struct tracer *t)
+{
+	struct lookup_entry *e, *tmp;
+
+	HASH_ITER(hh, t->lookup_cache, e, tmp)
+	{
+		cache_remove(t, e);
+	}
+}
+
 static int host_lookup(void *ctx, const char *path)
 {
+	struct host_resolver *hr = ctx;
+	struct lookup_entry *e;
 	struct stat st;
+	size_t len;
 
-	(void)ctx;
 	if (is_proc_self(path))
 		return S_IFLNK;
+	e = cache_find(hr->tracer, path);
+	if (e)
+		return e->type;
 	if (lstat(path, &st) < 0)
 		return -errno;
 	if (S_ISLNK(st.st_mode) && is_below_proc_entry(path))
 		return RESOLVE_TYPE_OPAQUE;
+	/* /proc changes as processes come and go: never cached. */
+	if ((S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode)) && strncmp(path, "/proc/", 6) != 0) {
+		len = strlen(path);
+		e = xcalloc(1, sizeof(*e) + len + 1);
+		e->type = st.st_mode & S_IFMT;
+		memcpy(e->path, path, len + 1);
+		HASH_ADD(hh, hr->tracer->lookup_cache, path, len, e);
+	}
 	return st.st_mode & S_IFMT;
 }
 
 static ssize_t host_readlink(void *ctx, const char *path, char *buf, size_t size)
 {
 	struct host_resolver *hr = ctx;
+	struct lookup_entry *e;
 	ssize_t n;
 
 	if (strcmp(path, "/proc/self") == 0)
@@ -50,10 +115,15 @@ static ssize_t host_readlink(void *ctx, const char *path, char *buf, size_t size
 	if (strcmp(path, "/proc/thread-self") == 0)
 		return snprintf(buf, size, "%d/task/%d", (int)hr->thread->tgid,
 				(int)hr->thread->tid);
+	e = cache_find(hr->tracer, path);
+	if (e && e->target)
+		return snprintf(buf, size, "%s", e->target);
 	n = readlink(path, buf, size - 1);
 	if (n < 0)
 		return -errno;
 	buf[n] = '\0';
+	if (e)
+		e->target = xstrdup(buf);
 	return n;
 }
 
@@ -65,7 +135,7 @@ static void host_link_followed(void *ctx, const char *path)
 }
 
 const struct resolve_ops host_resolve_ops = {
-	.lookup = host_lookup,
-	.readlink = host_readlink,
-	.link_followed = host_link_followed,
+    .lookup = host_lookup,
+    .readlink = host_readlink,
+    .link_followed = host_link_followed,
 };

@@ -32,6 +32,11 @@
 /* How long to poll for the next stop before sleeping; PTVFS_SPIN_US overrides. */
 #define DEFAULT_SPIN_NS 50000L
 
+/* si_code of a SIGSYS raised by a seccomp filter (<asm-generic/siginfo.h>). */
+#ifndef SYS_SECCOMP
+#define SYS_SECCOMP 1
+#endif
+
 static volatile pid_t forward_to;
 
 /* SIGINT, SIGTERM, SIGHUP sent to ptvfs go on to the command. */
@@ -97,8 +102,9 @@ static pid_t spawn(const struct options *opts)
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		errno = err;
-		die_errno("cannot trace the command (ptrace is restricted here: see "
-			  "/proc/sys/kernel/yama/ptrace_scope, or the container's seccomp profile)");
+		die_errno(
+		    "cannot trace the command (ptrace is restricted here: see "
+		    "/proc/sys/kernel/yama/ptrace_scope, or the container's seccomp profile)");
 	}
 	if (write(go[1], "g", 1) != 1)
 		die_errno("cannot start the command");
@@ -142,6 +148,16 @@ static void resume(pid_t tid, int request, int sig)
 	ptrace(request, tid, 0, sig);
 }
 
+/* Whether a SIGSYS is our filter's answer to a syscall of another ABI. */
+static bool is_other_abi_syscall(pid_t tid)
+{
+	siginfo_t si;
+
+	if (ptrace(PTRACE_GETSIGINFO, tid, 0, &si) < 0 || si.si_code != SYS_SECCOMP)
+		return false;
+	return si.si_arch != ARCH_AUDIT || (si.si_syscall & 0x40000000);
+}
+
 /* A syscall of another ABI: refused by killing its process, never run unrecorded. */
 static void refuse_other_abi(struct tracer *t, struct thread *th)
 {
@@ -182,12 +198,6 @@ static void handle_stop(struct tracer *t, struct thread *th, int status)
 
 	switch (event) {
 	case PTRACE_EVENT_SECCOMP:
-		ptrace(PTRACE_GETEVENTMSG, th->tid, 0, &msg);
-		if (msg == TRACE_DATA_BAD_ARCH) {
-			refuse_other_abi(t, th);
-			resume(th->tid, PTRACE_CONT, 0);
-			return;
-		}
 		resume(th->tid, handle_syscall_stop(t, th) ? PTRACE_SYSCALL : PTRACE_CONT, 0);
 		return;
 	case PTRACE_EVENT_FORK:
@@ -216,6 +226,11 @@ static void handle_stop(struct tracer *t, struct thread *th, int status)
 	case 0:
 		if (sig == (SIGTRAP | 0x80)) {
 			handle_syscall_exit(t, th);
+			resume(th->tid, PTRACE_CONT, 0);
+			return;
+		}
+		if (sig == SIGSYS && is_other_abi_syscall(th->tid)) {
+			refuse_other_abi(t, th);
 			resume(th->tid, PTRACE_CONT, 0);
 			return;
 		}
@@ -261,6 +276,7 @@ int trace_command(const struct options *opts, struct report *report)
 	}
 	while (t.threads)
 		thread_forget(&t, t.threads);
+	hostfs_free_cache(&t);
 	if (!t.root_exited)
 		return PTVFS_EXIT_FAILURE;
 	report_set_exit(report, t.root_status);

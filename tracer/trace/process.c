@@ -112,8 +112,8 @@ void thread_exec(struct tracer *t, struct thread *th)
 		free(p->cwd);
 		p->cwd = cwd ? steal_pointer(&cwd) : NULL;
 	} else {
-		th->proc = report_add_process(t->report, th->tgid, p ? p->ppid : -1, exe, argv,
-					      cwd);
+		th->proc =
+		    report_add_process(t->report, th->tgid, p ? p->ppid : -1, exe, argv, cwd);
 		argv_free(argv);
 	}
 	/* Every other thread of the process is gone; they all share the new entry. */

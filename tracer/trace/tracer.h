@@ -16,9 +16,6 @@
 #include "ptvfs/syscalls.h"
 #include "regs.h"
 
-/* RET_TRACE data of a syscall from another ABI (i386, x32): never a syscall number. */
-#define TRACE_DATA_BAD_ARCH 0xfffe
-
 struct options {
 	const char *report_file;
 	char **command; /* NULL-terminated, not owned */
@@ -48,6 +45,8 @@ struct tracer {
 	int root_status;
 	/* Bumped by every chdir and fchdir: cached cwds older than this are re-read. */
 	unsigned cwd_generation;
+	/* Directories and links already looked up on the host (hostfs.c). */
+	struct lookup_entry *lookup_cache;
 };
 
 /* process.c: the table of traced threads */
@@ -79,6 +78,9 @@ struct host_resolver {
 	struct thread *thread;
 };
 extern const struct resolve_ops host_resolve_ops;
+/* PATH was changed by a traced process: forget what was cached of it. */
+void hostfs_invalidate(struct tracer *t, const char *path);
+void hostfs_free_cache(struct tracer *t);
 
 /* filter.c: the seccomp filter, loaded by the command's process before exec */
 /* Returns 0 or -errno. */

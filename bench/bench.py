@@ -1,0 +1,670 @@
+#!/usr/bin/python3
+"""ptvfs benchmark harness (called by scripts/bench; python3 stdlib only).
+
+Generates six workloads in a temporary directory, runs each untraced and under
+ptvfs, PRoot and strace (unpinned and pinned to CPU 0), checks that every mode
+produced the same result as the untraced run, and prints a table of medians.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PY = "/usr/bin/python3"
+
+# ---------------------------------------------------------------- modes
+
+STRACE = ["strace", "-f", "--seccomp-bpf", "-e", "trace=%file", "-o", "/dev/null"]
+PIN = ["taskset", "-c", "0"]
+ALL_MODES = ["native", "ptvfs", "proot", "proot-pinned", "strace", "strace-pinned",
+             "ptvfs-pinned"]
+DEFAULT_MODES = ALL_MODES[:6]
+LABEL = {"native": "native", "ptvfs": "ptvfs", "proot": "PRoot",
+         "proot-pinned": "PRoot pinned", "strace": "strace",
+         "strace-pinned": "strace pinned", "ptvfs-pinned": "ptvfs pinned"}
+
+
+def wrap(mode, cmd, ptvfs, report):
+    if mode == "native":
+        return list(cmd)
+    if mode == "ptvfs":
+        return [ptvfs, "--report", report, "--"] + cmd
+    if mode == "ptvfs-pinned":
+        return PIN + [ptvfs, "--report", report, "--"] + cmd
+    if mode == "proot":
+        return ["proot"] + cmd
+    if mode == "proot-pinned":
+        return PIN + ["proot"] + cmd
+    if mode == "strace":
+        return STRACE + cmd
+    if mode == "strace-pinned":
+        return PIN + STRACE + cmd
+    raise ValueError(mode)
+
+
+def pinned(mode):
+    return mode.endswith("-pinned")
+
+
+# ---------------------------------------------------------------- helpers
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def sh(cmd, cwd, env, **kw):
+    """Untimed helper command (preparation, reset, checks); must succeed."""
+    r = subprocess.run(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kw)
+    if r.returncode != 0:
+        raise RuntimeError("preparation step failed: (cd %s && %s)\n%s" % (
+            cwd, shlex.join(cmd), r.stdout.decode(errors="replace")[-3000:]))
+    return r.stdout
+
+
+# ---------------------------------------------------------------- workloads
+#
+# Each workload: prepare() once (untimed), reset() before every run (untimed),
+# cmd (what is timed, run in cwd), check(result) -> None or a failure reason.
+# The first run of every mode (the warm-up) captures stdout to a file so that
+# it can be compared with the untraced run; timed runs send stdout to /dev/null.
+
+class Workload:
+    name = ""
+    title = ""
+    note = ""
+
+    def __init__(self, root, env):
+        self.dir = os.path.join(root, self.name)
+        self.env = env
+        self.ref = None      # reference result from the native warm-up
+
+    def prepare(self):
+        pass
+
+    def reset(self):
+        pass
+
+    def result(self, stdout):
+        """Summary of what the run produced; compared to the native one."""
+        return None
+
+    def check(self, rc, stdout):
+        if rc != 0:
+            return "exit status %d" % rc
+        try:
+            res = self.result(stdout)
+        except Exception as e:  # missing output file etc.
+            return "no result: %s" % e
+        if self.ref is None:
+            self.ref = res
+            return None
+        if res != self.ref:
+            return "result differs from the untraced run"
+        return None
+
+
+class Gxx(Workload):
+    name = "gxx"
+    title = "g++ -c of <bits/stdc++.h>"
+    cmd = ["g++", "-c", "big.cc", "-o", "big.o"]
+
+    def prepare(self):
+        write(os.path.join(self.dir, "big.cc"),
+              "#include <bits/stdc++.h>\n"
+              "int main() {\n"
+              "  std::vector<int> v{3, 1, 2};\n"
+              "  std::sort(v.begin(), v.end());\n"
+              "  std::map<std::string, int> m{{\"a\", v[0]}};\n"
+              "  std::cout << m[\"a\"] << '\\n';\n"
+              "}\n")
+
+    def reset(self):
+        try:
+            os.unlink(os.path.join(self.dir, "big.o"))
+        except FileNotFoundError:
+            pass
+
+    def result(self, stdout):
+        return sha(os.path.join(self.dir, "big.o"))
+
+
+HEADERS = ["stdio.h", "stdlib.h", "string.h", "unistd.h", "fcntl.h", "errno.h",
+           "signal.h", "time.h", "math.h", "ctype.h", "limits.h", "stdint.h",
+           "stddef.h", "stdarg.h", "assert.h", "sys/types.h", "sys/stat.h",
+           "sys/wait.h", "sys/mman.h", "pthread.h"]
+
+
+class Gcc(Workload):
+    name = "gcc"
+    title = "gcc -c, 20 system headers"
+    cmd = ["gcc", "-c", "hdrs.c", "-o", "hdrs.o"]
+
+    def prepare(self):
+        src = "".join("#include <%s>\n" % h for h in HEADERS)
+        src += ("int f(const char *p) {\n"
+                "  struct stat st;\n"
+                "  if (stat(p, &st) != 0) return errno;\n"
+                "  return (int)(strlen(p) + sqrt((double)st.st_size));\n"
+                "}\n")
+        write(os.path.join(self.dir, "hdrs.c"), src)
+
+    def reset(self):
+        try:
+            os.unlink(os.path.join(self.dir, "hdrs.o"))
+        except FileNotFoundError:
+            pass
+
+    def result(self, stdout):
+        return sha(os.path.join(self.dir, "hdrs.o"))
+
+
+MODULES = ["json", "re", "datetime", "decimal", "fractions", "statistics",
+           "random", "hashlib", "base64", "argparse", "logging", "subprocess",
+           "threading", "socket", "email.message", "urllib.parse",
+           "http.client", "xml.etree.ElementTree", "csv", "pathlib"]
+
+
+class Python(Workload):
+    name = "python"
+    title = "python3 importing 20 stdlib modules"
+    # -I: ignore PYTHON* variables and the user site; -S: no site module.
+    cmd = [PY, "-I", "-S", "-c",
+           "import sys, %s; print(len(sys.modules))" % ", ".join(MODULES)]
+
+    def prepare(self):
+        os.makedirs(self.dir, exist_ok=True)
+        # Import once natively (writes any missing .pyc), then list the .pyc
+        # files of every module loaded; they must exist now and not change.
+        probe = ("import sys, importlib.util, %s\n"
+                 "for m in list(sys.modules.values()):\n"
+                 "    f = getattr(m, '__file__', None)\n"
+                 "    if f and f.endswith('.py'):\n"
+                 "        print(f)\n" % ", ".join(MODULES))
+        sh([PY, "-I", "-S", "-c", probe], self.dir, self.env)
+        srcs = sh([PY, "-I", "-S", "-c", probe], self.dir, self.env).decode().split()
+        import importlib.util
+        self.pycs = [importlib.util.cache_from_source(s) for s in srcs]
+        missing = [p for p in self.pycs if not os.path.exists(p)]
+        if missing:
+            # Unwritable __pycache__: compile into it is impossible, say so.
+            raise RuntimeError("no .pyc for %d modules (e.g. %s); run once as "
+                               "root or py3compile" % (len(missing), missing[0]))
+        self.pyc_state = self.pyc_snapshot()
+        self.note = ("%d .py modules loaded, all with a warm .pyc" % len(self.pycs))
+
+    def pyc_snapshot(self):
+        return {p: (os.stat(p).st_mtime_ns, os.stat(p).st_size) for p in self.pycs}
+
+    def finish(self):
+        if self.pyc_snapshot() != self.pyc_state:
+            return ".pyc caches changed during the benchmark"
+        return None
+
+    def result(self, stdout):
+        return stdout
+
+
+CONFIGURE_AC = """\
+AC_INIT([benchpkg], [1.0])
+AC_PROG_CC
+AC_CHECK_HEADERS([stdio.h stdlib.h string.h unistd.h fcntl.h sys/stat.h sys/time.h sys/mman.h pthread.h locale.h wchar.h termios.h])
+AC_CHECK_FUNCS([mmap strdup strndup getline memmem pipe2 dup3 clock_gettime setlocale posix_spawn nanosleep strerror_r])
+AC_CONFIG_FILES([Makefile])
+AC_OUTPUT
+"""
+
+MAKEFILE_IN = """\
+CC = @CC@
+CFLAGS = @CFLAGS@
+DEFS = @DEFS@
+LIBS = @LIBS@
+all:
+\t@echo $(DEFS)
+"""
+
+
+class Configure(Workload):
+    name = "configure"
+    title = "autoconf ./configure"
+    cmd = ["./configure"]
+
+    def prepare(self):
+        write(os.path.join(self.dir, "configure.ac"), CONFIGURE_AC)
+        write(os.path.join(self.dir, "Makefile.in"), MAKEFILE_IN)
+        sh(["autoconf"], self.dir, self.env)
+        self.note = "autoconf run once at preparation; config.* and Makefile removed before each run"
+
+    def reset(self):
+        for f in ("config.cache", "config.status", "config.log", "Makefile"):
+            try:
+                os.unlink(os.path.join(self.dir, f))
+            except FileNotFoundError:
+                pass
+
+    def result(self, stdout):
+        # The generated Makefile holds CC, CFLAGS and every HAVE_* in DEFS.
+        os.stat(os.path.join(self.dir, "config.status"))
+        return read(os.path.join(self.dir, "Makefile"))
+
+
+class Find(Workload):
+    name = "find"
+    title = "find over 13,000 files"
+
+    def prepare(self):
+        # /usr on the machines we target holds ~10x more than the 13,000 files
+        # the workload calls for, so walk a generated tree instead.
+        tree = os.path.join(self.dir, "tree")
+        n = 0
+        for a in range(13):
+            for b in range(10):
+                d = os.path.join(tree, "d%02d" % a, "s%02d" % b)
+                os.makedirs(d)
+                for c in range(100):
+                    with open(os.path.join(d, "f%03d.txt" % c), "w") as f:
+                        f.write("x\n")
+                    n += 1
+        self.cmd = ["find", "tree", "-xdev"]
+        usr = subprocess.run(["find", "/usr", "-xdev"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL).stdout.count(b"\n")
+        self.note = ("generated tree: %d files in %d directories (/usr here has %d "
+                     "entries, too many)" % (n, 13 * 10 + 13 + 1, usr))
+
+    def result(self, stdout):
+        return stdout
+
+
+class Make(Workload):
+    name = "make"
+    title = "make -j2 of 16 small C files"
+    cmd = ["make", "-j2"]
+
+    def prepare(self):
+        calls = []
+        for i in range(1, 16):
+            write(os.path.join(self.dir, "f%02d.c" % i),
+                  "#include <stdio.h>\n#include <string.h>\n#include <stdlib.h>\n"
+                  "int f%02d(int x) {\n"
+                  "  char buf[64]; int s = 0;\n"
+                  "  snprintf(buf, sizeof buf, \"%%d-%d\", x);\n"
+                  "  for (size_t k = 0; k < strlen(buf); k++) s += buf[k] * %d;\n"
+                  "  return s + abs(x);\n"
+                  "}\n" % (i, i, i, i))
+            calls.append("f%02d" % i)
+        write(os.path.join(self.dir, "main.c"),
+              "#include <stdio.h>\n"
+              + "".join("int %s(int);\n" % c for c in calls)
+              + "int main(void) {\n  long s = 0;\n"
+              + "".join("  s += %s(%d);\n" % (c, k) for k, c in enumerate(calls))
+              + "  printf(\"%ld\\n\", s);\n  return 0;\n}\n")
+        write(os.path.join(self.dir, "Makefile"),
+              "CC = gcc\nCFLAGS = -O2\n"
+              "OBJS = $(patsubst %.c,%.o,$(sort $(wildcard *.c)))\n"
+              "app: $(OBJS)\n\t$(CC) -o $@ $(OBJS)\n"
+              "%.o: %.c\n\t$(CC) $(CFLAGS) -c $< -o $@\n"
+              "clean:\n\trm -f *.o app\n")
+        self.note = "16 .c -> .o, linked into one program; make clean (untimed) before each run"
+
+    def reset(self):
+        sh(["make", "-s", "clean"], self.dir, self.env)
+
+    def result(self, stdout):
+        objs = sorted(f for f in os.listdir(self.dir) if f.endswith(".o"))
+        if len(objs) != 16:
+            raise RuntimeError("%d objects" % len(objs))
+        out = sh(["./app"], self.dir, self.env)
+        return (tuple(sha(os.path.join(self.dir, o)) for o in objs), out)
+
+
+WORKLOADS = [Gxx, Gcc, Python, Configure, Find, Make]
+
+
+# ---------------------------------------------------------------- running
+
+class Hang(Exception):
+    pass
+
+
+def run_once(argv, cwd, env, stdout_path, stderr_path, timeout, poll_pid_rss=False):
+    """Run argv; return (seconds, exit code, wait4 maxrss kB, polled VmHWM kB)."""
+    out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
+    err = open(stderr_path, "wb")
+    try:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                             stdout=out, stderr=err, start_new_session=True)
+        hwm = 0
+        deadline = t0 + timeout
+        if poll_pid_rss:
+            status_file = "/proc/%d/status" % p.pid
+            while True:
+                pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+                if pid:
+                    break
+                try:
+                    with open(status_file) as f:
+                        for line in f:
+                            if line.startswith("VmHWM:"):
+                                hwm = max(hwm, int(line.split()[1]))
+                except (OSError, ValueError):
+                    pass
+                if time.perf_counter() > deadline:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    os.wait4(p.pid, 0)
+                    p.returncode = -9
+                    raise Hang()
+                time.sleep(0.002)
+        else:
+            # Block in wait4; a watchdog alarm turns a hang into Hang.
+            def on_alarm(signum, frame):
+                raise Hang()
+            old = signal.signal(signal.SIGALRM, on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, timeout)
+            try:
+                pid, status, ru = os.wait4(p.pid, 0)
+            except Hang:
+                os.killpg(p.pid, signal.SIGKILL)
+                os.wait4(p.pid, 0)
+                p.returncode = -9
+                raise
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, old)
+        t1 = time.perf_counter()
+        p.returncode = os.waitstatus_to_exitcode(status)
+        return t1 - t0, p.returncode, ru.ru_maxrss, hwm
+    finally:
+        if stdout_path:
+            out.close()
+        err.close()
+        # A traced command may leave daemons in its session; clear them.
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError, UnboundLocalError):
+            pass
+
+
+def check_report(path):
+    try:
+        with open(path) as f:
+            rep = json.load(f)
+    except (OSError, ValueError) as e:
+        return "report unreadable: %s" % e
+    if not rep.get("files"):
+        return "report lists no files"
+    if rep.get("exit", {}).get("code") != 0:
+        return "report exit %r" % rep.get("exit")
+    return None
+
+
+def fmt_cmd(argv, cwd):
+    return "cd %s && %s" % (shlex.quote(cwd), shlex.join(argv))
+
+
+def main():
+    ap = argparse.ArgumentParser(prog="scripts/bench")
+    ap.add_argument("--ptvfs", required=True)
+    ap.add_argument("--quick", action="store_true", help="1 timed run per mode")
+    ap.add_argument("--only", choices=[w.name for w in WORKLOADS], action="append")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--pinned-runs", type=int, default=None)
+    ap.add_argument("--modes", default=",".join(DEFAULT_MODES))
+    ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--out", default=os.path.join(TOP, "bench", "results-latest.txt"))
+    a = ap.parse_args()
+
+    modes = a.modes.split(",")
+    for m in modes:
+        if m not in ALL_MODES:
+            ap.error("unknown mode %s (known: %s)" % (m, ", ".join(ALL_MODES)))
+    if "native" not in modes:
+        modes.insert(0, "native")
+    runs = 1 if a.quick else a.runs
+    pruns = 1 if a.quick else (a.pinned_runs if a.pinned_runs else min(runs, 3))
+    ptvfs = os.path.abspath(a.ptvfs)
+    began = time.perf_counter()
+
+    root = tempfile.mkdtemp(prefix="ptvfs-bench-")
+    env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"),
+           "LC_ALL": "C", "TERM": "dumb"}
+    logs = os.path.join(root, "logs")
+    os.makedirs(logs)
+    report = os.path.join(root, "ptvfs-report.json")
+    selected = [W(root, env) for W in WORKLOADS if not a.only or W.name in a.only]
+
+    lines = []
+
+    def say(s=""):
+        print(s, flush=True)
+        lines.append(s)
+
+    say("ptvfs bench  %s  kernel %s  %d CPUs  workdir %s" % (
+        time.strftime("%Y-%m-%d %H:%M:%S"), os.uname().release, os.cpu_count(), root))
+    say("ptvfs %s   proot %s   strace %s" % (
+        subprocess.run([ptvfs, "--version"], stdout=subprocess.PIPE, text=True).stdout.strip(),
+        proot_info(), strace_version()))
+    say("runs: %d per mode (%d for pinned), 1 warm-up per mode (also checks the result)"
+        % (runs, pruns))
+    say()
+
+    results = {}     # (workload, mode) -> list of seconds, or a string on failure
+    rss = {}         # workload -> dict
+    problems = []
+    keep = a.keep
+    for w in selected:
+        print("== %s: preparing" % w.name, flush=True)
+        w.prepare()
+        if w.note:
+            say("%s: %s" % (w.name, w.note))
+        times = {m: [] for m in modes}
+        failed = {}
+        timeout = 600.0
+        # Warm-up per mode; it captures stdout and is checked against native.
+        for m in modes:
+            w.reset()
+            argv = wrap(m, w.cmd, ptvfs, report)
+            so = os.path.join(logs, "%s-%s.out" % (w.name, m))
+            se = os.path.join(logs, "%s-%s.err" % (w.name, m))
+            try:
+                if os.path.exists(report):
+                    os.unlink(report)
+                dt, rc, maxrss, hwm = run_once(argv, w.dir, env, so, se, timeout,
+                                               poll_pid_rss=(m == "ptvfs"))
+            except Hang:
+                failed[m] = "hangs"
+                problems.append("%s/%s: no exit after %.0fs: %s" % (
+                    w.name, m, timeout, fmt_cmd(argv, w.dir)))
+                keep = True
+                continue
+            with open(so, "rb") as f:
+                why = w.check(rc, f.read())
+            if why is None and m.startswith("ptvfs"):
+                why = check_report(report)
+            if why:
+                failed[m] = "fails"
+                problems.append("%s/%s: %s: %s  (stderr: %s)" % (
+                    w.name, m, why, fmt_cmd(argv, w.dir), tail(se)))
+                keep = True
+                if m == "native":
+                    raise SystemExit("native run of %s fails: %s" % (w.name, why))
+                continue
+            if m == "native":
+                timeout = max(60.0, 200 * dt)
+                rss.setdefault(w.name, {})["native"] = maxrss
+            if m == "ptvfs":
+                rss.setdefault(w.name, {})["ptvfs+cmd"] = maxrss
+                rss[w.name]["ptvfs"] = hwm
+            print("   warm-up %-14s %8.3fs" % (m, dt), flush=True)
+        # Timed runs, interleaved so that drift hits every mode alike.
+        for i in range(runs):
+            for m in modes:
+                if m in failed or (pinned(m) and i >= pruns):
+                    continue
+                w.reset()
+                argv = wrap(m, w.cmd, ptvfs, report)
+                se = os.path.join(logs, "%s-%s.err" % (w.name, m))
+                try:
+                    dt, rc, _, _ = run_once(argv, w.dir, env, None, se, timeout)
+                except Hang:
+                    failed[m] = "hangs"
+                    problems.append("%s/%s: no exit after %.0fs (run %d): %s" % (
+                        w.name, m, timeout, i + 1, fmt_cmd(argv, w.dir)))
+                    keep = True
+                    continue
+                why = w.check(rc, b"" if w.name != "python" else None) \
+                    if w.name not in ("python", "find") else \
+                    ("exit status %d" % rc if rc else None)
+                if why:
+                    failed[m] = "fails"
+                    problems.append("%s/%s: %s (run %d): %s  (stderr: %s)" % (
+                        w.name, m, why, i + 1, fmt_cmd(argv, w.dir), tail(se)))
+                    keep = True
+                    continue
+                times[m].append(dt)
+            print("   run %d: %s" % (i + 1, "  ".join(
+                "%s %.3f" % (m, times[m][-1]) for m in modes
+                if m not in failed and times[m] and (not pinned(m) or i < pruns))),
+                flush=True)
+        w.reset()
+        if hasattr(w, "finish"):
+            why = w.finish()
+            if why:
+                problems.append("%s: %s" % (w.name, why))
+        for m in modes:
+            results[(w.name, m)] = failed.get(m, times[m])
+
+    say()
+    table(say, selected, modes, results)
+    say()
+    say("Peak RSS (max resident set, kB): 'ptvfs' is the VmHWM of the ptvfs process "
+        "itself, sampled every 2 ms during the warm-up (a lower bound); 'ptvfs+cmd' is "
+        "wait4's ru_maxrss for the ptvfs process tree = the largest single process "
+        "among ptvfs and the command's processes; 'native' is the same for the untraced "
+        "command.")
+    say("| workload | ptvfs | ptvfs+cmd | native |")
+    say("| --- | ---: | ---: | ---: |")
+    for w in selected:
+        r = rss.get(w.name, {})
+        say("| %s | %s | %s | %s |" % (w.title, r.get("ptvfs", "-"),
+                                       r.get("ptvfs+cmd", "-"), r.get("native", "-")))
+    say()
+    say("Raw times (s):")
+    for w in selected:
+        for m in modes:
+            v = results[(w.name, m)]
+            say("  %-10s %-14s %s" % (w.name, m, v if isinstance(v, str)
+                                      else " ".join("%.3f" % x for x in v)))
+    say()
+    if problems:
+        say("Problems:")
+        for p in problems:
+            say("  " + p)
+        say()
+    total = time.perf_counter() - began
+    say("bench took %.0f s" % total)
+    if keep:
+        say("work directory kept: %s" % root)
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+    with open(a.out, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("table written to %s" % a.out)
+
+
+def tail(path, n=300):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return ""
+    s = data[-n:].decode(errors="replace").strip().replace("\n", " | ")
+    return s or "empty"
+
+
+def proot_info():
+    r = subprocess.run(["proot", "--version"], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    acc = [l.strip() for l in r.stdout.splitlines() if "accelerators" in l]
+    try:
+        ver = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "proot"],
+                             stdout=subprocess.PIPE, text=True).stdout
+    except OSError:
+        ver = "?"
+    return "%s (%s)" % (ver, acc[0] if acc else "?")
+
+
+def strace_version():
+    r = subprocess.run(["strace", "-V"], stdout=subprocess.PIPE, text=True)
+    return r.stdout.split("\n")[0].split()[-1]
+
+
+def table(say, selected, modes, results):
+    def med(w, m):
+        v = results.get((w, m))
+        if isinstance(v, list) and v:
+            return statistics.median(v)
+        return None
+
+    head = ["workload", "native"] + [LABEL[m] for m in modes if m != "native"]
+    beats = []
+    if "ptvfs" in modes and ("proot" in modes or "proot-pinned" in modes):
+        beats.append(("ptvfs vs best PRoot", ["proot", "proot-pinned"]))
+    if "ptvfs" in modes and ("strace" in modes or "strace-pinned" in modes):
+        beats.append(("ptvfs vs best strace", ["strace", "strace-pinned"]))
+    head += [b[0] for b in beats]
+    say("Median wall-clock seconds; ratio to native in brackets. 'pinned' = under "
+        "taskset -c 0. 'vs best': ptvfs median / the faster of the peer's two columns.")
+    say("| " + " | ".join(head) + " |")
+    say("| --- | " + " | ".join("---:" for _ in head[1:]) + " |")
+    for w in selected:
+        nat = med(w.name, "native")
+        row = [w.title, "%.3f" % nat if nat else "fails"]
+        for m in modes:
+            if m == "native":
+                continue
+            v = results.get((w.name, m))
+            if isinstance(v, str):
+                row.append(v)
+            else:
+                t = med(w.name, m)
+                row.append("%.3f (%.2fx)" % (t, t / nat) if t and nat else "-")
+        pt = med(w.name, "ptvfs")
+        for _, peers in beats:
+            pm = [med(w.name, p) for p in peers if p in modes]
+            pm = [x for x in pm if x]
+            if pt is None:
+                row.append("ptvfs fails")
+            elif not pm:
+                row.append("yes (peers fail)")
+            else:
+                best = min(pm)
+                row.append("%s (%.2fx)" % ("yes" if pt < best else "NO", pt / best))
+        say("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -13,6 +13,7 @@
  * while before it sleeps in waitpid().
  */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -103,8 +104,9 @@ static pid_t spawn(const struct options *opts)
 		waitpid(pid, NULL, 0);
 		errno = err;
 		die_errno(
-		    "cannot trace the command (ptrace is restricted here: see "
-		    "/proc/sys/kernel/yama/ptrace_scope, or the container's seccomp profile)");
+		    "cannot trace the command: ptrace is not permitted here (already under a "
+		    "tracer such as ptvfs, strace or gdb? kernel.yama.ptrace_scope? a seccomp "
+		    "profile?)");
 	}
 	if (write(go[1], "g", 1) != 1)
 		die_errno("cannot start the command");
@@ -115,8 +117,14 @@ static pid_t spawn(const struct options *opts)
 static long spin_ns(void)
 {
 	const char *env = getenv("PTVFS_SPIN_US");
+	cpu_set_t cpus;
 
-	return env ? atol(env) * 1000L : DEFAULT_SPIN_NS;
+	if (env)
+		return atol(env) * 1000L;
+	/* On one CPU, polling only takes the CPU from the tracee it waits for. */
+	if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) < 2)
+		return 0;
+	return DEFAULT_SPIN_NS;
 }
 
 static long elapsed_ns(const struct timespec *since)

@@ -192,6 +192,8 @@ char *json_decode_string(const char *body, size_t body_len, size_t *len)
 	*len = sb.len;
 	if (!sb.buf)
 		return xstrdup("");
+	/* strbuf_grow() alone leaves the buffer unterminated: an empty body adds nothing. */
+	sb.buf[sb.len] = '\0';
 	return sb.buf;
 bad:
 	strbuf_release(&sb);

@@ -81,14 +81,26 @@ bool path_is_below(const char *path, const char *dir)
 	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
-/* A lookup failed at RES: name the whole path asked for, the rest taken as written. */
+/* Whether the path P has a ".." component. */
+static bool has_dotdot(const char *p)
+{
+	for (const char *s = strstr(p, ".."); s; s = strstr(s + 1, ".."))
+		if ((s == p || s[-1] == '/') && (s[2] == '\0' || s[2] == '/'))
+			return true;
+	return false;
+}
+
+/*
+ * A lookup failed at RES: name the whole path asked for, the rest taken as
+ * written, unless a ".." in the rest would make it name another file.
+ */
 static int fail_with_rest(struct resolution *out, const char *rest, int err)
 {
 	char full[PATH_MAX];
 
 	while (*rest == '/')
 		rest++;
-	if (*rest && path_join_lexical(out->path, rest, full) == 0)
+	if (*rest && !has_dotdot(rest) && path_join_lexical(out->path, rest, full) == 0)
 		memcpy(out->path, full, strlen(full) + 1);
 	out->error = err;
 	out->type = 0;
@@ -145,7 +157,9 @@ int resolve_path(const struct resolve_ops *ops, void *ctx, const char *base, con
 			/* Path used up: RES names an existing object of type TYPE. */
 			out->type = type;
 			out->parent_exists = true;
-			if (out->trailing_slash && type != S_IFDIR && type != RESOLVE_TYPE_OPAQUE)
+			/* A trailing "/", of the path or of a link's target, asks for a directory. */
+			if (todo[todo_len - 1] == '/' && type != S_IFDIR &&
+			    type != RESOLVE_TYPE_OPAQUE)
 				return out->error = -ENOTDIR;
 			return 0;
 		}
@@ -164,7 +178,9 @@ int resolve_path(const struct resolve_ops *ops, void *ctx, const char *base, con
 		}
 		if (type != S_IFDIR && type != RESOLVE_TYPE_OPAQUE) {
 			/* A component below something that is not a directory. */
-			if (push_component(res, &len, name, n) < 0)
+			bool dot = (n == 1 && name[0] == '.') ||
+				   (n == 2 && name[0] == '.' && name[1] == '.');
+			if (!dot && push_component(res, &len, name, n) < 0)
 				return out->error = -ENAMETOOLONG;
 			return fail_with_rest(out, todo + pos, -ENOTDIR);
 		}
@@ -192,7 +208,12 @@ int resolve_path(const struct resolve_ops *ops, void *ctx, const char *base, con
 			int t;
 			if (pos < todo_len) {
 				char rest[PATH_MAX];
-				if (path_join_lexical(res, todo + pos, rest) < 0)
+				const char *tail = todo + pos;
+
+				/* Relative to the link: a leading "/" would make it absolute. */
+				while (*tail == '/')
+					tail++;
+				if (path_join_lexical(res, tail, rest) < 0)
 					return out->error = -ENAMETOOLONG;
 				memcpy(res, rest, strlen(rest) + 1);
 				len = strlen(res);

@@ -126,6 +126,7 @@ void strbuf_grow(struct strbuf *sb, size_t extra)
 	while (sb->cap < need)
 		sb->cap *= 2;
 	sb->buf = xrealloc(sb->buf, sb->cap);
+	sb->buf[sb->len] = '\0';
 }
 
 void strbuf_add(struct strbuf *sb, const void *data, size_t len)

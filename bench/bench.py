@@ -95,6 +95,7 @@ class Workload:
     name = ""
     title = ""
     note = ""
+    uses_stdout = False   # result is the stdout (checked at warm-up only)
 
     def __init__(self, root, env):
         self.dir = os.path.join(root, self.name)
@@ -209,7 +210,7 @@ class Python(Workload):
         self.pycs = [importlib.util.cache_from_source(s) for s in srcs]
         missing = [p for p in self.pycs if not os.path.exists(p)]
         if missing:
-            # Unwritable __pycache__: compile into it is impossible, say so.
+            # __pycache__ not writable by this user: the cache cannot be warmed.
             raise RuntimeError("no .pyc for %d modules (e.g. %s); run once as "
                                "root or py3compile" % (len(missing), missing[0]))
         self.pyc_state = self.pyc_snapshot()
@@ -222,6 +223,8 @@ class Python(Workload):
         if self.pyc_snapshot() != self.pyc_state:
             return ".pyc caches changed during the benchmark"
         return None
+
+    uses_stdout = True
 
     def result(self, stdout):
         return stdout
@@ -293,6 +296,8 @@ class Find(Workload):
         self.note = ("generated tree: %d files in %d directories (/usr here has %d "
                      "entries, too many)" % (n, 13 * 10 + 13 + 1, usr))
 
+    uses_stdout = True
+
     def result(self, stdout):
         return stdout
 
@@ -312,7 +317,7 @@ class Make(Workload):
                   "  snprintf(buf, sizeof buf, \"%%d-%d\", x);\n"
                   "  for (size_t k = 0; k < strlen(buf); k++) s += buf[k] * %d;\n"
                   "  return s + abs(x);\n"
-                  "}\n" % (i, i, i, i))
+                  "}\n" % (i, i, i))
             calls.append("f%02d" % i)
         write(os.path.join(self.dir, "main.c"),
               "#include <stdio.h>\n"
@@ -349,7 +354,10 @@ class Hang(Exception):
 
 
 def run_once(argv, cwd, env, stdout_path, stderr_path, timeout, poll_pid_rss=False):
-    """Run argv; return (seconds, exit code, wait4 maxrss kB, polled VmHWM kB)."""
+    """Run argv; return (seconds, exit code, wait4 maxrss kB, polled VmHWM kB).
+
+    With poll_pid_rss, argv[0] is /usr/bin/time and the VmHWM polled is that
+    of its child (ptvfs)."""
     out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
     err = open(stderr_path, "wb")
     try:
@@ -359,12 +367,19 @@ def run_once(argv, cwd, env, stdout_path, stderr_path, timeout, poll_pid_rss=Fal
         hwm = 0
         deadline = t0 + timeout
         if poll_pid_rss:
-            status_file = "/proc/%d/status" % p.pid
+            status_file = None
             while True:
                 pid, status, ru = os.wait4(p.pid, os.WNOHANG)
                 if pid:
                     break
                 try:
+                    if status_file is None:
+                        with open("/proc/%d/task/%d/children" % (p.pid, p.pid)) as f:
+                            kids = f.read().split()
+                        if kids:
+                            status_file = "/proc/%s/status" % kids[0]
+                        else:
+                            raise OSError()
                     with open(status_file) as f:
                         for line in f:
                             if line.startswith("VmHWM:"):
@@ -464,7 +479,8 @@ def main():
     say("ptvfs bench  %s  kernel %s  %d CPUs  workdir %s" % (
         time.strftime("%Y-%m-%d %H:%M:%S"), os.uname().release, os.cpu_count(), root))
     say("ptvfs %s   proot %s   strace %s" % (
-        subprocess.run([ptvfs, "--version"], stdout=subprocess.PIPE, text=True).stdout.strip(),
+        subprocess.run([ptvfs, "--version"], stdout=subprocess.PIPE, text=True,
+                       timeout=10).stdout.strip(),
         proot_info(), strace_version()))
     say("runs: %d per mode (%d for pinned), 1 warm-up per mode (also checks the result)"
         % (runs, pruns))
@@ -488,11 +504,18 @@ def main():
             argv = wrap(m, w.cmd, ptvfs, report)
             so = os.path.join(logs, "%s-%s.out" % (w.name, m))
             se = os.path.join(logs, "%s-%s.err" % (w.name, m))
+            # Peak RSS: under /usr/bin/time, whose small child does not inherit
+            # this harness's RSS as a fork of python would (ru_maxrss counts
+            # the pre-exec image).
+            rssf = os.path.join(logs, "%s-%s.rss" % (w.name, m))
+            timed = m in ("native", "ptvfs")
+            run_argv = (["/usr/bin/time", "-f", "%M", "-o", rssf] + argv) if timed else argv
             try:
                 if os.path.exists(report):
                     os.unlink(report)
-                dt, rc, maxrss, hwm = run_once(argv, w.dir, env, so, se, timeout,
-                                               poll_pid_rss=(m == "ptvfs"))
+                dt, rc, _, hwm = run_once(run_argv, w.dir, env, so, se, timeout,
+                                          poll_pid_rss=(m == "ptvfs"))
+                maxrss = read_rss(rssf) if timed else None
             except Hang:
                 failed[m] = "hangs"
                 problems.append("%s/%s: no exit after %.0fs: %s" % (
@@ -534,9 +557,10 @@ def main():
                         w.name, m, timeout, i + 1, fmt_cmd(argv, w.dir)))
                     keep = True
                     continue
-                why = w.check(rc, b"" if w.name != "python" else None) \
-                    if w.name not in ("python", "find") else \
-                    ("exit status %d" % rc if rc else None)
+                if w.uses_stdout:   # its output went to /dev/null
+                    why = "exit status %d" % rc if rc else None
+                else:
+                    why = w.check(rc, None)
                 if why:
                     failed[m] = "fails"
                     problems.append("%s/%s: %s (run %d): %s  (stderr: %s)" % (
@@ -561,9 +585,9 @@ def main():
     say()
     say("Peak RSS (max resident set, kB): 'ptvfs' is the VmHWM of the ptvfs process "
         "itself, sampled every 2 ms during the warm-up (a lower bound); 'ptvfs+cmd' is "
-        "wait4's ru_maxrss for the ptvfs process tree = the largest single process "
-        "among ptvfs and the command's processes; 'native' is the same for the untraced "
-        "command.")
+        "/usr/bin/time -f %M of the ptvfs run = the largest single process among "
+        "ptvfs and the command's processes; 'native' is /usr/bin/time -f %M of the "
+        "untraced command. Warm-up runs only.")
     say("| workload | ptvfs | ptvfs+cmd | native |")
     say("| --- | ---: | ---: | ---: |")
     for w in selected:
@@ -593,6 +617,14 @@ def main():
     with open(a.out, "w") as f:
         f.write("\n".join(lines) + "\n")
     print("table written to %s" % a.out)
+
+
+def read_rss(path):
+    try:
+        with open(path) as f:
+            return int(f.read().split()[-1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def tail(path, n=300):

@@ -95,6 +95,9 @@ ROW(bind,         49, SYS_KIND_SOCKADDR, P(NOFD, 1, OP_CREATE), P_NONE),
 ROW(sendto,       44, SYS_KIND_SOCKADDR, P(NOFD, 4, OP_READ), P_NONE, .follow = true, .stop_if_arg_nonzero = 4),
 ROW(sendmsg,      46, SYS_KIND_MSGHDR,   P(NOFD, 1, OP_READ), P_NONE, .follow = true),
 ROW(sendmmsg,    307, SYS_KIND_MSGHDR,   P(NOFD, 1, OP_READ), P_NONE, .follow = true),
+/* no paths: the CPU placement of traced processes (tracer/trace/cpu.c) is hidden from them */
+ROW(sched_setaffinity, 203, SYS_KIND_AFFINITY, P_NONE, P_NONE),
+ROW(sched_getaffinity, 204, SYS_KIND_AFFINITY, P_NONE, P_NONE, .exit_stop = true),
 /* what cannot be followed: refused, and reported */
 REFUSE(chroot,       161, EPERM),
 REFUSE(pivot_root,   155, EPERM),

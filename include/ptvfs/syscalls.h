@@ -26,6 +26,7 @@ enum sys_kind {
 	SYS_KIND_SOCKADDR, /* bind, connect, sendto: an AF_UNIX address may name a file */
 	SYS_KIND_MSGHDR,   /* sendmsg, sendmmsg: the address is inside struct msghdr */
 	SYS_KIND_REFUSE,   /* cannot be followed: fails with the row's errno, and is reported */
+	SYS_KIND_AFFINITY, /* no path: sched_[gs]etaffinity, so ptvfs's CPU placement stays unseen */
 };
 
 /* What the call does to the object a path names. */

@@ -3,6 +3,7 @@
 Each test_*.py is a plain script run by ctest; it exits non-zero on the first failed
 check and prints what it checked. PTVFS names the binary, PTVFS_PROGS the test programs.
 """
+import atexit
 import json
 import os
 import shutil
@@ -77,3 +78,47 @@ def files(report):
 
 def accesses(report, path):
     return files(report).get(path, [])
+
+
+def scratch_dir():
+    """A tmpdir() removed when the test exits, also when a check failed."""
+    d = tmpdir()
+    atexit.register(shutil.rmtree, d, ignore_errors=True)
+    return d
+
+
+def start(cmd, options=(), cwd=None, as_nobody=False, **popen):
+    """Start CMD under ptvfs with a report, without waiting for it.
+    Returns (Popen, report path); read the report with load_report() once it ended."""
+    report_path = os.path.join(scratch_dir(), "report.json")
+    full = [PTVFS, "--report", report_path, *options, "--", *cmd]
+    if as_nobody:
+        full = unprivileged(full)
+    p = subprocess.Popen(full, cwd=cwd, **popen)
+    # A test that failed half-way leaves nothing running (ptvfs's tree dies with it).
+    atexit.register(lambda: p.poll() is None and p.kill())
+    return p, report_path
+
+
+def load_report(path):
+    """The report at PATH (strict UTF-8 JSON), or None when none was written."""
+    if not os.path.exists(path):
+        return None
+    with open(path, "rb") as f:
+        return json.loads(f.read().decode("utf-8"))
+
+
+def run_sections(*sections):
+    """Call each function in turn: a failed check ends only its own section, so one broken
+    feature does not hide the others. Exits 1 when any section failed, else calls done()."""
+    failed = []
+    for section in sections:
+        try:
+            section()
+        except SystemExit as e:
+            if e.code:
+                failed.append(section.__name__)
+    if failed:
+        print(f"failed sections: {', '.join(failed)}", file=sys.stderr)
+        sys.exit(1)
+    done()

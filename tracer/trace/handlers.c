@@ -375,6 +375,9 @@ bool handle_syscall_stop(struct tracer *t, struct thread *th)
 	case SYS_KIND_REFUSE:
 		refuse(t, th, d, &regs);
 		return false;
+	case SYS_KIND_AFFINITY:
+		cpu_syscall_stop(t, th, d);
+		break;
 	}
 	if (d->exit_stop) {
 		th->exit_pending = d;
@@ -388,6 +391,10 @@ void handle_syscall_exit(struct tracer *t, struct thread *th)
 	const struct syscall_desc *d = th->exit_pending;
 
 	th->exit_pending = NULL;
-	if (d && d->kind == SYS_KIND_CHDIR)
+	if (!d)
+		return;
+	if (d->kind == SYS_KIND_CHDIR)
 		t->cwd_generation++; /* the new directory is in place: cached ones are stale */
+	else if (d->kind == SYS_KIND_AFFINITY)
+		cpu_syscall_exit(t, th);
 }

@@ -30,7 +30,10 @@
 	(PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |  \
 	 PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL)
 
-/* How long to poll for the next stop before sleeping; PTVFS_SPIN_US overrides. */
+/*
+ * How long to poll for the next stop before sleeping, when the traced
+ * threads are spread over CPUs (cpu.c); PTVFS_SPIN_US overrides.
+ */
 #define DEFAULT_SPIN_NS 50000L
 
 /* si_code of a SIGSYS raised by a seccomp filter (<asm-generic/siginfo.h>). */
@@ -117,13 +120,9 @@ static pid_t spawn(const struct options *opts)
 static long spin_ns(void)
 {
 	const char *env = getenv("PTVFS_SPIN_US");
-	cpu_set_t cpus;
 
 	if (env)
 		return atol(env) * 1000L;
-	/* On one CPU, polling only takes the CPU from the tracee it waits for. */
-	if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) < 2)
-		return 0;
 	return DEFAULT_SPIN_NS;
 }
 
@@ -253,9 +252,10 @@ static void handle_stop(struct tracer *t, struct thread *th, int status)
 int trace_command(const struct options *opts, struct report *report)
 {
 	struct tracer t = {.opts = opts, .report = report};
-	long spin = spin_ns();
 	struct thread *root;
 
+	cpu_init(&t);
+	t.cpu.spread_spin_ns = spin_ns();
 	t.root_pid = spawn(opts);
 	install_signal_forwarding(t.root_pid);
 	root = thread_attach(&t, t.root_pid);
@@ -267,7 +267,7 @@ int trace_command(const struct options *opts, struct report *report)
 	for (;;) {
 		struct thread *th;
 		int status;
-		pid_t pid = wait_next(&status, spin);
+		pid_t pid = wait_next(&status, t.cpu.spin_ns);
 
 		if (pid < 0) {
 			if (errno == EINTR)
@@ -281,10 +281,12 @@ int trace_command(const struct options *opts, struct report *report)
 			handle_exit(&t, th, status);
 		else if (WIFSTOPPED(status))
 			handle_stop(&t, th, status);
+		cpu_update(&t);
 	}
 	while (t.threads)
 		thread_forget(&t, t.threads);
 	hostfs_free_cache(&t);
+	cpu_free(&t);
 	if (!t.root_exited)
 		return PTVFS_EXIT_FAILURE;
 	report_set_exit(report, t.root_status);

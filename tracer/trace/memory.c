@@ -22,6 +22,17 @@ int tracee_read(pid_t tid, unsigned long addr, void *buf, size_t len)
 	return (size_t)n == len ? 0 : -EFAULT;
 }
 
+int tracee_write(pid_t tid, unsigned long addr, const void *buf, size_t len)
+{
+	struct iovec local = {(void *)buf, len};
+	struct iovec remote = {(void *)addr, len};
+	ssize_t n = process_vm_writev(tid, &local, 1, &remote, 1, 0);
+
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EFAULT;
+}
+
 /*
  * Reads a page at a time at most, never across a page boundary in one
  * piece, so a string at the end of a mapping reads without EFAULT.

@@ -57,6 +57,7 @@ struct thread *thread_attach(struct tracer *t, pid_t tid)
 	th->tid = tid;
 	th->tgid = tgid > 0 ? tgid : tid;
 	HASH_ADD_INT(t->threads, tid, th);
+	cpu_thread_started(t, tid, th->tgid, ppid);
 
 	if (th->tgid != tid) {
 		struct thread *leader = thread_find(t, th->tgid);
@@ -79,6 +80,7 @@ struct thread *thread_attach(struct tracer *t, pid_t tid)
 
 void thread_forget(struct tracer *t, struct thread *th)
 {
+	cpu_thread_ended(t, th->tid, th->tgid);
 	HASH_DEL(t->threads, th);
 	free(th->cwd);
 	free(th);

@@ -7,6 +7,7 @@
 #ifndef PTVFS_TRACER_H
 #define PTVFS_TRACER_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <sys/types.h>
 #include <uthash.h>
@@ -36,6 +37,19 @@ struct thread {
 	UT_hash_handle hh;
 };
 
+/* Where the traced threads run (cpu.c). */
+struct cpu_placement {
+	cpu_set_t all;	 /* the CPUs ptvfs was given: the command's own */
+	cpu_set_t home;	 /* the one CPU of the packed mode */
+	bool fixed;	 /* only one CPU: never moved */
+	bool spread;	 /* on all CPUs now */
+	int runnable;	 /* threads of processes without live children */
+	long busy_since; /* when runnable last dropped below 2 while spread, or 0 */
+	long spin_ns;	 /* how long the loop polls for stops now */
+	long spread_spin_ns;
+	struct process_node *processes; /* uthash, by tgid */
+};
+
 struct tracer {
 	const struct options *opts;
 	struct report *report;
@@ -47,6 +61,7 @@ struct tracer {
 	unsigned cwd_generation;
 	/* Directories and links already looked up on the host (hostfs.c). */
 	struct lookup_entry *lookup_cache;
+	struct cpu_placement cpu;
 };
 
 /* process.c: the table of traced threads */
@@ -67,6 +82,8 @@ void thread_exec(struct tracer *t, struct thread *th);
 ssize_t tracee_read_string(pid_t tid, unsigned long addr, char *buf, size_t size);
 /* Read LEN bytes at ADDR of TID. Returns 0 or -errno. */
 int tracee_read(pid_t tid, unsigned long addr, void *buf, size_t len);
+/* Write LEN bytes at ADDR of TID. Returns 0 or -errno. */
+int tracee_write(pid_t tid, unsigned long addr, const void *buf, size_t len);
 /* The path an open descriptor FD of TID names (absolute, or e.g. "pipe:[1]"). */
 ssize_t tracee_fd_path(pid_t tid, int fd, char *buf, size_t size);
 /* Read a whole small /proc file of TID (e.g. "cmdline") into a malloc'd buffer. */
@@ -95,6 +112,18 @@ void record_access(struct tracer *t, struct thread *th, const char *path, unsign
 
 /* exec.c: the program an execve runs, and the interpreters it loads */
 void record_exec(struct tracer *t, struct thread *th, const struct resolution *prog);
+
+/* cpu.c: where the traced threads run */
+/* Pin ptvfs to its CPU before the command is forked, unless it has only one. */
+void cpu_init(struct tracer *t);
+void cpu_free(struct tracer *t);
+void cpu_thread_started(struct tracer *t, pid_t tid, pid_t tgid, pid_t ppid);
+void cpu_thread_ended(struct tracer *t, pid_t tid, pid_t tgid);
+/* After each event: pack or spread the traced threads as the tree's work says. */
+void cpu_update(struct tracer *t);
+/* sched_setaffinity or sched_getaffinity stopped; and the latter's exit. */
+void cpu_syscall_stop(struct tracer *t, struct thread *th, const struct syscall_desc *d);
+void cpu_syscall_exit(struct tracer *t, struct thread *th);
 
 /* loop.c */
 /* Run the command under the tracer; returns ptvfs's exit status. */

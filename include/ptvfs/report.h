@@ -80,6 +80,15 @@ char **argv_dup(char *const *argv);
 /* Something the record could not follow, refused instead: a syscall, a 32-bit process, ... */
 void report_add_refusal(struct report *r, pid_t pid, const char *what, const char *detail);
 size_t report_refusal_count(const struct report *r);
+/* An access that ran but could not be recorded (a path longer than PATH_MAX): said, not hidden. */
+void report_add_unrecorded(struct report *r, pid_t pid, const char *what, const char *detail);
+size_t report_unrecorded_count(const struct report *r);
+
+/*
+ * Process PID ended with WAIT_STATUS: every entry of it not ended yet gets
+ * it (a program replaced by exec ends with the process that ran it).
+ */
+void report_process_exit(struct report *r, pid_t pid, int wait_status);
 
 /* The report as JSON text (malloc'd, NUL-terminated); its length in *LEN. */
 char *report_to_json(const struct report *r, size_t *len);

@@ -33,6 +33,8 @@ struct report {
 
 	struct refusal *refusals;
 	size_t nrefusals, refusals_cap;
+	struct refusal *unrecorded;
+	size_t nunrecorded, unrecorded_cap;
 };
 
 static const char *const access_names[ACCESS_KINDS] = {
@@ -122,6 +124,11 @@ void report_free(struct report *r)
 		free(r->refusals[i].detail);
 	}
 	free(r->refusals);
+	for (size_t i = 0; i < r->nunrecorded; i++) {
+		free(r->unrecorded[i].what);
+		free(r->unrecorded[i].detail);
+	}
+	free(r->unrecorded);
 	argv_free(r->command);
 	free(r->cwd);
 	free(r);
@@ -188,17 +195,43 @@ struct report_process *report_add_process(struct report *r, pid_t pid, pid_t ppi
 	return p;
 }
 
-void report_add_refusal(struct report *r, pid_t pid, const char *what, const char *detail)
+static void add_note(struct refusal **list, size_t *n, size_t *cap, pid_t pid, const char *what,
+		     const char *detail)
 {
-	if (r->nrefusals == r->refusals_cap) {
-		r->refusals_cap = r->refusals_cap ? r->refusals_cap * 2 : 8;
-		r->refusals = xrealloc(r->refusals, r->refusals_cap * sizeof(*r->refusals));
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 8;
+		*list = xrealloc(*list, *cap * sizeof(**list));
 	}
-	r->refusals[r->nrefusals++] = (struct refusal){
+	(*list)[(*n)++] = (struct refusal){
 	    .pid = pid,
 	    .what = xstrdup(what),
 	    .detail = detail ? xstrdup(detail) : NULL,
 	};
+}
+
+void report_add_refusal(struct report *r, pid_t pid, const char *what, const char *detail)
+{
+	add_note(&r->refusals, &r->nrefusals, &r->refusals_cap, pid, what, detail);
+}
+
+void report_add_unrecorded(struct report *r, pid_t pid, const char *what, const char *detail)
+{
+	add_note(&r->unrecorded, &r->nunrecorded, &r->unrecorded_cap, pid, what, detail);
+}
+
+size_t report_unrecorded_count(const struct report *r)
+{
+	return r->nunrecorded;
+}
+
+void report_process_exit(struct report *r, pid_t pid, int wait_status)
+{
+	for (size_t i = 0; i < r->nprocs; i++) {
+		if (r->procs[i]->pid == pid && !r->procs[i]->exited) {
+			r->procs[i]->exited = true;
+			r->procs[i]->wait_status = wait_status;
+		}
+	}
 }
 
 size_t report_refusal_count(const struct report *r)
@@ -268,6 +301,22 @@ static void add_files(struct strbuf *sb, const struct report *r)
 	strbuf_addstr(sb, n ? "\n  ]" : "]");
 }
 
+static void add_notes(struct strbuf *sb, const char *key, const struct refusal *notes, size_t n)
+{
+	strbuf_addf(sb, ",\n  \"%s\": [", key);
+	for (size_t i = 0; i < n; i++) {
+		strbuf_addstr(sb, i ? ",\n    " : "\n    ");
+		strbuf_addf(sb, "{\"pid\": %d, \"what\": ", (int)notes[i].pid);
+		json_add_string(sb, notes[i].what);
+		if (notes[i].detail) {
+			strbuf_addstr(sb, ", \"detail\": ");
+			json_add_string(sb, notes[i].detail);
+		}
+		strbuf_addch(sb, '}');
+	}
+	strbuf_addstr(sb, n ? "\n  ]" : "]");
+}
+
 char *report_to_json(const struct report *r, size_t *len)
 {
 	struct strbuf sb = {0};
@@ -304,18 +353,9 @@ char *report_to_json(const struct report *r, size_t *len)
 	}
 	strbuf_addstr(&sb, r->nprocs ? "\n  ],\n" : "],\n");
 	add_files(&sb, r);
-	strbuf_addstr(&sb, ",\n  \"refused\": [");
-	for (size_t i = 0; i < r->nrefusals; i++) {
-		strbuf_addstr(&sb, i ? ",\n    " : "\n    ");
-		strbuf_addf(&sb, "{\"pid\": %d, \"what\": ", (int)r->refusals[i].pid);
-		json_add_string(&sb, r->refusals[i].what);
-		if (r->refusals[i].detail) {
-			strbuf_addstr(&sb, ", \"detail\": ");
-			json_add_string(&sb, r->refusals[i].detail);
-		}
-		strbuf_addch(&sb, '}');
-	}
-	strbuf_addstr(&sb, r->nrefusals ? "\n  ]\n}\n" : "]\n}\n");
+	add_notes(&sb, "refused", r->refusals, r->nrefusals);
+	add_notes(&sb, "unrecorded", r->unrecorded, r->nunrecorded);
+	strbuf_addstr(&sb, "\n}\n");
 	*len = sb.len;
 	return sb.buf;
 }

@@ -44,7 +44,9 @@ static unsigned access_of(enum sys_op op, const struct resolution *res, unsigned
 		unsigned bits = 0;
 
 		if (!exists) {
-			if ((open_flags & O_CREAT) && creatable && !(open_flags & O_PATH))
+			/* "name/" cannot be created as a file: EISDIR. */
+			if ((open_flags & O_CREAT) && creatable && !(open_flags & O_PATH) &&
+			    !res->trailing_slash)
 				return ACCESS_WRITE;
 			return ACCESS_PROBE;
 		}
@@ -69,6 +71,8 @@ static unsigned access_of(enum sys_op op, const struct resolution *res, unsigned
 			return ACCESS_STAT; /* fails with EEXIST */
 		return creatable ? ACCESS_WRITE : ACCESS_PROBE;
 	case OP_REPLACE:
+		if (!exists && res->trailing_slash)
+			return ACCESS_PROBE;
 		return exists || creatable ? ACCESS_WRITE : ACCESS_PROBE;
 	case OP_DELETE:
 		return exists ? ACCESS_DELETE : ACCESS_PROBE;
@@ -132,6 +136,17 @@ static int resolve_fd(struct thread *th, int fd, struct resolution *res)
 	return 0;
 }
 
+/* An access that runs but cannot be recorded: the report says so. */
+static void note_unrecorded(struct tracer *t, struct thread *th, const char *path)
+{
+	char detail[200];
+
+	snprintf(detail, sizeof(detail),
+		 "a path below a directory whose absolute path is longer than PATH_MAX: %.100s",
+		 path);
+	report_add_unrecorded(t->report, th->tgid, "path too long to record", detail);
+}
+
 /*
  * Resolve one path argument of TH's syscall: PATH (already read) relative to
  * DIRFD. Returns the resolution's error; -EBADF when nothing can be said.
@@ -142,20 +157,30 @@ static int resolve_at(struct tracer *t, struct thread *th, int dirfd, const char
 	struct host_resolver hr = {t, th};
 	char base_buf[PATH_MAX];
 	const char *base = NULL;
+	int err;
 
 	if (path[0] != '/') {
 		if (dirfd == AT_FDCWD) {
 			base = thread_cwd(t, th);
+			err = base ? 0 : thread_cwd_error(th);
 		} else {
 			ssize_t n = tracee_fd_path(th->tid, dirfd, base_buf, sizeof(base_buf));
-			if (n < 0 || base_buf[0] != '/')
-				return res->error = -EBADF;
-			base = base_buf;
+			err = n < 0 ? (int)n : 0;
+			if (n >= 0 && base_buf[0] == '/')
+				base = base_buf;
 		}
-		if (!base)
+		if (!base) {
+			if (err == -ENAMETOOLONG)
+				note_unrecorded(t, th, path);
 			return res->error = -EBADF;
+		}
 	}
-	return resolve_path(&host_resolve_ops, &hr, base, path, follow ? RESOLVE_FOLLOW : 0, res);
+	err = resolve_path(&host_resolve_ops, &hr, base, path, follow ? RESOLVE_FOLLOW : 0, res);
+	/* Too long only once joined to its directory: the kernel finds it, ptvfs cannot. */
+	if (err == -ENAMETOOLONG && base && strlen(path) < PATH_MAX &&
+	    strlen(base) + strlen(path) + 1 >= PATH_MAX)
+		note_unrecorded(t, th, path);
+	return err;
 }
 
 /*
@@ -206,6 +231,8 @@ static void record_resolution(struct tracer *t, struct thread *th, const struct 
 static void handle_paths(struct tracer *t, struct thread *th, const struct syscall_desc *d,
 			 const arch_regs *regs, unsigned long open_flags)
 {
+	bool moves_directory = false;
+
 	for (int k = 0; k < 2; k++) {
 		struct resolution res;
 
@@ -213,8 +240,17 @@ static void handle_paths(struct tracer *t, struct thread *th, const struct sysca
 			continue;
 		if (resolve_arg(t, th, d, k, regs, &res) < 0)
 			continue;
+		if (res.type == S_IFDIR &&
+		    (d->paths[k].op == OP_DELETE || d->paths[k].op == OP_REPLACE))
+			moves_directory = true;
 		record_resolution(t, th, &res, access_of(d->paths[k].op, &res, open_flags));
 	}
+	/*
+	 * A directory removed or moved: a cached cwd may be below it. After
+	 * both paths, so the second one does not cache the cwd of before.
+	 */
+	if (moves_directory)
+		t->cwd_generation++;
 }
 
 static void handle_openat2(struct tracer *t, struct thread *th, const struct syscall_desc *d,

@@ -3,8 +3,11 @@
  * The host's file system as one traced thread sees it, for the resolver.
  * The tracer looks paths up itself, so the only differences from the
  * thread's own view are in /proc: "self" and "thread-self" must name the
- * thread, not the tracer, and the magic links below /proc/PID (fd/N, cwd,
- * exe, ...) are not paths to follow but the kernel's own business.
+ * thread, not the tracer. They are kept in the paths recorded (so two runs
+ * record the same /proc/self/... paths) and mapped only for the lookup.
+ * The magic links below /proc/PID (fd/N, cwd, exe, ...) are followed to
+ * the file they name when that is a path; a pipe, a socket or a deleted
+ * file ends the walk (RESOLVE_TYPE_OPAQUE).
  *
  * Directories and links met on the way are cached: most lookups walk the
  * same few prefixes (/usr/include/...) thousands of times. Every change a
@@ -12,6 +15,7 @@
  * a change by a process outside the traced tree is not seen.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,15 +24,54 @@
 #include "ptvfs/util.h"
 #include "tracer.h"
 
-static bool is_proc_self(const char *path)
+static bool is_proc(const char *path)
 {
-	return strcmp(path, "/proc/self") == 0 || strcmp(path, "/proc/thread-self") == 0;
+	return strncmp(path, "/proc/", 6) == 0;
 }
 
 /* A link inside /proc/SOMETHING/: a magic link. */
 static bool is_below_proc_entry(const char *path)
 {
-	return strncmp(path, "/proc/", 6) == 0 && strchr(path + 6, '/') != NULL;
+	return is_proc(path) && strchr(path + 6, '/') != NULL;
+}
+
+/* If PREFIX starts PATH as whole components, the rest of PATH (maybe ""), else NULL. */
+static const char *after_prefix(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	if (strncmp(path, prefix, n) != 0 || (path[n] != '\0' && path[n] != '/'))
+		return NULL;
+	return path + n;
+}
+
+/* PATH as the tracer must look it up: /proc/self as the thread's own. */
+static const char *host_path(const struct host_resolver *hr, const char *path, char *buf,
+			     size_t size)
+{
+	const char *rest;
+
+	if (!is_proc(path))
+		return path;
+	rest = after_prefix(path, "/proc/self");
+	if (rest) {
+		snprintf(buf, size, "/proc/%d%s", (int)hr->thread->tgid, rest);
+		return buf;
+	}
+	rest = after_prefix(path, "/proc/thread-self");
+	if (rest) {
+		snprintf(buf, size, "/proc/%d/task/%d%s", (int)hr->thread->tgid,
+			 (int)hr->thread->tid, rest);
+		return buf;
+	}
+	return path;
+}
+
+/* Whether a magic link's target is a file's path, to be followed. */
+static bool is_followable_target(const char *target, ssize_t len)
+{
+	return len > 0 && target[0] == '/' &&
+	       !(len > 10 && strcmp(target + len - 10, " (deleted)") == 0);
 }
 
 struct lookup_entry {
@@ -84,17 +127,27 @@ static int host_lookup(void *ctx, const char *path)
 	struct stat st;
 	size_t len;
 
-	if (is_proc_self(path))
-		return S_IFLNK;
+	if (is_proc(path)) {
+		char buf[PATH_MAX], target[PATH_MAX];
+		const char *host = host_path(hr, path, buf, sizeof(buf));
+		ssize_t n;
+
+		if (lstat(host, &st) < 0)
+			return -errno;
+		if (!S_ISLNK(st.st_mode) || !is_below_proc_entry(host))
+			return st.st_mode & S_IFMT;
+		n = readlink(host, target, sizeof(target) - 1);
+		if (n >= 0)
+			target[n] = '\0';
+		return is_followable_target(target, n) ? S_IFLNK : RESOLVE_TYPE_OPAQUE;
+	}
 	e = cache_find(hr->tracer, path);
 	if (e)
 		return e->type;
 	if (lstat(path, &st) < 0)
 		return -errno;
-	if (S_ISLNK(st.st_mode) && is_below_proc_entry(path))
-		return RESOLVE_TYPE_OPAQUE;
 	/* /proc changes as processes come and go: never cached. */
-	if ((S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode)) && strncmp(path, "/proc/", 6) != 0) {
+	if (S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode)) {
 		len = strlen(path);
 		e = xcalloc(1, sizeof(*e) + len + 1);
 		e->type = st.st_mode & S_IFMT;
@@ -110,11 +163,15 @@ static ssize_t host_readlink(void *ctx, const char *path, char *buf, size_t size
 	struct lookup_entry *e;
 	ssize_t n;
 
-	if (strcmp(path, "/proc/self") == 0)
-		return snprintf(buf, size, "%d", (int)hr->thread->tgid);
-	if (strcmp(path, "/proc/thread-self") == 0)
-		return snprintf(buf, size, "%d/task/%d", (int)hr->thread->tgid,
-				(int)hr->thread->tid);
+	if (is_proc(path)) {
+		char host[PATH_MAX];
+
+		n = readlink(host_path(hr, path, host, sizeof(host)), buf, size - 1);
+		if (n < 0)
+			return -errno;
+		buf[n] = '\0';
+		return n;
+	}
 	e = cache_find(hr->tracer, path);
 	if (e && e->target)
 		return snprintf(buf, size, "%s", e->target);
@@ -131,7 +188,9 @@ static void host_link_followed(void *ctx, const char *path)
 {
 	struct host_resolver *hr = ctx;
 
-	record_access(hr->tracer, hr->thread, path, ACCESS_READ);
+	/* The kernel's magic links are no files of the command's. */
+	if (!is_below_proc_entry(path))
+		record_access(hr->tracer, hr->thread, path, ACCESS_READ);
 }
 
 const struct resolve_ops host_resolve_ops = {

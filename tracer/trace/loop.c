@@ -41,15 +41,28 @@
 #define SYS_SECCOMP 1
 #endif
 
-static volatile pid_t forward_to;
+/*
+ * SIGINT, SIGTERM, SIGHUP sent to ptvfs go on to the command. A signal sent
+ * to the whole process group (kill -TERM -PGID, as CI runners and timeout
+ * do) reaches the command by itself: it is forwarded only when the command
+ * has not received the same signal from the same sender soon after.
+ */
+#define FORWARD_DELAY_NS 20000000L
 
-/* SIGINT, SIGTERM, SIGHUP sent to ptvfs go on to the command. */
+static volatile pid_t forward_to;
+static volatile sig_atomic_t pending_signal;
+static volatile pid_t pending_sender;
+static struct timespec pending_since;
+
 static void forward_signal(int sig, siginfo_t *info, void *uc)
 {
 	(void)uc;
 	/* From the terminal the command's process group got it already (SI_KERNEL). */
-	if (info->si_code <= 0 && forward_to > 0)
-		kill(forward_to, sig);
+	if (info->si_code > 0 || forward_to <= 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &pending_since);
+	pending_sender = info->si_pid;
+	pending_signal = sig;
 }
 
 static void install_signal_forwarding(pid_t child)
@@ -134,12 +147,28 @@ static long elapsed_ns(const struct timespec *since)
 	return (now.tv_sec - since->tv_sec) * 1000000000L + (now.tv_nsec - since->tv_nsec);
 }
 
+/* Forward the pending signal if the command has not had it from its sender by now. */
+static void forward_pending_signal(void)
+{
+	if (pending_signal && elapsed_ns(&pending_since) >= FORWARD_DELAY_NS) {
+		kill(forward_to, pending_signal);
+		pending_signal = 0;
+	}
+}
+
 /* The next stop or exit of any tracee; -1 with errno ECHILD when none is left. */
 static pid_t wait_next(int *status, long spin)
 {
-	struct timespec start;
+	struct timespec start, nap = {0, 200000};
 	pid_t pid;
 
+	while (pending_signal) {
+		forward_pending_signal();
+		pid = waitpid(-1, status, __WALL | WNOHANG);
+		if (pid != 0)
+			return pid;
+		nanosleep(&nap, NULL);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	do {
 		pid = waitpid(-1, status, __WALL | WNOHANG);
@@ -153,6 +182,16 @@ static void resume(pid_t tid, int request, int sig)
 {
 	/* ESRCH: killed meanwhile; its exit comes next. */
 	ptrace(request, tid, 0, sig);
+}
+
+/* The command got a signal ptvfs was about to forward: from its sender, directly. */
+static void note_direct_delivery(pid_t tid, int sig)
+{
+	siginfo_t si;
+
+	if (ptrace(PTRACE_GETSIGINFO, tid, 0, &si) == 0 && si.si_signo == sig && si.si_code <= 0 &&
+	    si.si_pid == pending_sender)
+		pending_signal = 0;
 }
 
 /* Whether a SIGSYS is our filter's answer to a syscall of another ABI. */
@@ -186,10 +225,8 @@ static void refuse_other_abi(struct tracer *t, struct thread *th)
 
 static void handle_exit(struct tracer *t, struct thread *th, int status)
 {
-	if (th->tid == th->tgid && th->proc) {
-		th->proc->exited = true;
-		th->proc->wait_status = status;
-	}
+	if (th->tid == th->tgid)
+		report_process_exit(t->report, th->tgid, status);
 	if (th->tid == t->root_pid) {
 		t->root_exited = true;
 		t->root_status = status;
@@ -236,6 +273,8 @@ static void handle_stop(struct tracer *t, struct thread *th, int status)
 			resume(th->tid, PTRACE_CONT, 0);
 			return;
 		}
+		if (pending_signal == sig && th->tid == t->root_pid)
+			note_direct_delivery(th->tid, sig);
 		if (sig == SIGSYS && is_other_abi_syscall(th->tid)) {
 			refuse_other_abi(t, th);
 			resume(th->tid, PTRACE_CONT, 0);

@@ -92,8 +92,14 @@ const char *thread_cwd(struct tracer *t, struct thread *th)
 		return th->cwd;
 	free(th->cwd);
 	th->cwd = read_link_of(th->tid, "cwd");
+	th->cwd_error = th->cwd ? 0 : -errno;
 	th->cwd_generation = t->cwd_generation;
 	return th->cwd;
+}
+
+int thread_cwd_error(const struct thread *th)
+{
+	return th->cwd_error;
 }
 
 void thread_exec(struct tracer *t, struct thread *th)

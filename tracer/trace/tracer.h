@@ -32,6 +32,7 @@ struct thread {
 	const struct syscall_desc *exit_pending;
 	/* The working directory, cached while cwd_generation matches the tracer's. */
 	char *cwd;
+	int cwd_error; /* why cwd could not be read: -ENAMETOOLONG for a very deep one */
 	unsigned cwd_generation;
 	bool refused_abi; /* already told about a 32-bit syscall */
 	UT_hash_handle hh;
@@ -71,6 +72,8 @@ struct thread *thread_attach(struct tracer *t, pid_t tid);
 void thread_forget(struct tracer *t, struct thread *th);
 /* The thread's working directory (absolute), or NULL when it cannot be read. */
 const char *thread_cwd(struct tracer *t, struct thread *th);
+/* Why the last thread_cwd() gave NULL: -errno. */
+int thread_cwd_error(const struct thread *th);
 /* A process of THREAD's just ran a new program: a new report entry. */
 void thread_exec(struct tracer *t, struct thread *th);
 

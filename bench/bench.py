@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = "/usr/bin/python3"
@@ -482,6 +483,8 @@ def main():
         subprocess.run([ptvfs, "--version"], stdout=subprocess.PIPE, text=True,
                        timeout=10).stdout.strip(),
         proot_info(), strace_version()))
+    ptvfs_sum = sha(ptvfs)
+    say("tree %s   ptvfs binary sha256 %s" % (git_state(), ptvfs_sum[:16]))
     say("runs: %d per mode (%d for pinned), 1 warm-up per mode (also checks the result)"
         % (runs, pruns))
     say()
@@ -491,94 +494,101 @@ def main():
     problems = []
     keep = a.keep
     for w in selected:
-        print("== %s: preparing" % w.name, flush=True)
-        w.prepare()
-        if w.note:
-            say("%s: %s" % (w.name, w.note))
-        times = {m: [] for m in modes}
-        failed = {}
-        timeout = 600.0
-        # Warm-up per mode; it captures stdout and is checked against native.
-        for m in modes:
-            w.reset()
-            argv = wrap(m, w.cmd, ptvfs, report)
-            so = os.path.join(logs, "%s-%s.out" % (w.name, m))
-            se = os.path.join(logs, "%s-%s.err" % (w.name, m))
-            # Peak RSS: under /usr/bin/time, whose small child does not inherit
-            # this harness's RSS as a fork of python would (ru_maxrss counts
-            # the pre-exec image).
-            rssf = os.path.join(logs, "%s-%s.rss" % (w.name, m))
-            timed = m in ("native", "ptvfs")
-            run_argv = (["/usr/bin/time", "-f", "%M", "-o", rssf] + argv) if timed else argv
-            try:
-                if os.path.exists(report):
-                    os.unlink(report)
-                dt, rc, _, hwm = run_once(run_argv, w.dir, env, so, se, timeout,
-                                          poll_pid_rss=(m == "ptvfs"))
-                maxrss = read_rss(rssf) if timed else None
-            except Hang:
-                failed[m] = "hangs"
-                problems.append("%s/%s: no exit after %.0fs: %s" % (
-                    w.name, m, timeout, fmt_cmd(argv, w.dir)))
-                keep = True
-                continue
-            with open(so, "rb") as f:
-                why = w.check(rc, f.read())
-            if why is None and m.startswith("ptvfs"):
-                why = check_report(report)
-            if why:
-                failed[m] = "fails"
-                problems.append("%s/%s: %s: %s  (stderr: %s)" % (
-                    w.name, m, why, fmt_cmd(argv, w.dir), tail(se)))
-                keep = True
-                if m == "native":
-                    raise SystemExit("native run of %s fails: %s" % (w.name, why))
-                continue
-            if m == "native":
-                timeout = max(60.0, 200 * dt)
-                rss.setdefault(w.name, {})["native"] = maxrss
-            if m == "ptvfs":
-                rss.setdefault(w.name, {})["ptvfs+cmd"] = maxrss
-                rss[w.name]["ptvfs"] = hwm
-            print("   warm-up %-14s %8.3fs" % (m, dt), flush=True)
-        # Timed runs, interleaved so that drift hits every mode alike.
-        for i in range(runs):
+        times, failed = {}, {}
+        try:
+            print("== %s: preparing" % w.name, flush=True)
+            w.prepare()
+            if w.note:
+                say("%s: %s" % (w.name, w.note))
+            times = {m: [] for m in modes}
+            failed = {}
+            timeout = 600.0
+            # Warm-up per mode; it captures stdout and is checked against native.
             for m in modes:
-                if m in failed or (pinned(m) and i >= pruns):
-                    continue
                 w.reset()
                 argv = wrap(m, w.cmd, ptvfs, report)
+                so = os.path.join(logs, "%s-%s.out" % (w.name, m))
                 se = os.path.join(logs, "%s-%s.err" % (w.name, m))
+                # Peak RSS: under /usr/bin/time, whose small child does not inherit
+                # this harness's RSS as a fork of python would (ru_maxrss counts
+                # the pre-exec image).
+                rssf = os.path.join(logs, "%s-%s.rss" % (w.name, m))
+                timed = m in ("native", "ptvfs")
+                run_argv = (["/usr/bin/time", "-f", "%M", "-o", rssf] + argv) if timed else argv
                 try:
-                    dt, rc, _, _ = run_once(argv, w.dir, env, None, se, timeout)
+                    if os.path.exists(report):
+                        os.unlink(report)
+                    dt, rc, _, hwm = run_once(run_argv, w.dir, env, so, se, timeout,
+                                              poll_pid_rss=(m == "ptvfs"))
+                    maxrss = read_rss(rssf) if timed else None
                 except Hang:
                     failed[m] = "hangs"
-                    problems.append("%s/%s: no exit after %.0fs (run %d): %s" % (
-                        w.name, m, timeout, i + 1, fmt_cmd(argv, w.dir)))
+                    problems.append("%s/%s: no exit after %.0fs: %s" % (
+                        w.name, m, timeout, fmt_cmd(argv, w.dir)))
                     keep = True
                     continue
-                if w.uses_stdout:   # its output went to /dev/null
-                    why = "exit status %d" % rc if rc else None
-                else:
-                    why = w.check(rc, None)
+                with open(so, "rb") as f:
+                    why = w.check(rc, f.read())
+                if why is None and m.startswith("ptvfs"):
+                    why = check_report(report)
                 if why:
                     failed[m] = "fails"
-                    problems.append("%s/%s: %s (run %d): %s  (stderr: %s)" % (
-                        w.name, m, why, i + 1, fmt_cmd(argv, w.dir), tail(se)))
+                    problems.append("%s/%s: %s: %s  (stderr: %s)" % (
+                        w.name, m, why, fmt_cmd(argv, w.dir), tail(se)))
                     keep = True
+                    if m == "native":
+                        raise SystemExit("native run of %s fails: %s" % (w.name, why))
                     continue
-                times[m].append(dt)
-            print("   run %d: %s" % (i + 1, "  ".join(
-                "%s %.3f" % (m, times[m][-1]) for m in modes
-                if m not in failed and times[m] and (not pinned(m) or i < pruns))),
-                flush=True)
-        w.reset()
-        if hasattr(w, "finish"):
-            why = w.finish()
-            if why:
-                problems.append("%s: %s" % (w.name, why))
-        for m in modes:
-            results[(w.name, m)] = failed.get(m, times[m])
+                if m == "native":
+                    timeout = max(60.0, 200 * dt)
+                    rss.setdefault(w.name, {})["native"] = maxrss
+                if m == "ptvfs":
+                    rss.setdefault(w.name, {})["ptvfs+cmd"] = maxrss
+                    rss[w.name]["ptvfs"] = hwm
+                print("   warm-up %-14s %8.3fs" % (m, dt), flush=True)
+            # Timed runs, interleaved so that drift hits every mode alike.
+            for i in range(runs):
+                for m in modes:
+                    if m in failed or (pinned(m) and i >= pruns):
+                        continue
+                    w.reset()
+                    argv = wrap(m, w.cmd, ptvfs, report)
+                    se = os.path.join(logs, "%s-%s.err" % (w.name, m))
+                    try:
+                        dt, rc, _, _ = run_once(argv, w.dir, env, None, se, timeout)
+                    except Hang:
+                        failed[m] = "hangs"
+                        problems.append("%s/%s: no exit after %.0fs (run %d): %s" % (
+                            w.name, m, timeout, i + 1, fmt_cmd(argv, w.dir)))
+                        keep = True
+                        continue
+                    if w.uses_stdout:   # its output went to /dev/null
+                        why = "exit status %d" % rc if rc else None
+                    else:
+                        why = w.check(rc, None)
+                    if why:
+                        failed[m] = "fails"
+                        problems.append("%s/%s: %s (run %d): %s  (stderr: %s)" % (
+                            w.name, m, why, i + 1, fmt_cmd(argv, w.dir), tail(se)))
+                        keep = True
+                        continue
+                    times[m].append(dt)
+                print("   run %d: %s" % (i + 1, "  ".join(
+                    "%s %.3f" % (m, times[m][-1]) for m in modes
+                    if m not in failed and times[m] and (not pinned(m) or i < pruns))),
+                    flush=True)
+            w.reset()
+            if hasattr(w, "finish"):
+                why = w.finish()
+                if why:
+                    problems.append("%s: %s" % (w.name, why))
+            for m in modes:
+                results[(w.name, m)] = failed.get(m, times[m])
+        except Exception:
+            problems.append("%s: harness error:\n%s" % (w.name, traceback.format_exc()))
+            keep = True
+            for m in modes:
+                results.setdefault((w.name, m), "error")
 
     say()
     table(say, selected, modes, results)
@@ -607,6 +617,9 @@ def main():
         for p in problems:
             say("  " + p)
         say()
+    if sha(ptvfs) != ptvfs_sum:
+        say("WARNING: %s changed during the benchmark (rebuilt?): numbers mix two "
+            "builds" % ptvfs)
     total = time.perf_counter() - began
     say("bench took %.0f s" % total)
     if keep:
@@ -617,6 +630,21 @@ def main():
     with open(a.out, "w") as f:
         f.write("\n".join(lines) + "\n")
     print("table written to %s" % a.out)
+
+
+def git_state():
+    try:
+        head = subprocess.run(["git", "-C", TOP, "rev-parse", "--short", "HEAD"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", TOP, "status", "--porcelain",
+                                "--untracked-files=no", "--", "tracer", "include",
+                                "arch", "CMakeLists.txt"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True, timeout=10).stdout.strip()
+        return (head or "?") + (" (tracer sources modified)" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "?"
 
 
 def read_rss(path):

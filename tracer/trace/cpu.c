@@ -11,9 +11,10 @@
  *
  * Who has work is estimated from the process tree: a process with live
  * children is taken to wait for them; the threads of the other processes
- * (the leaves) are the ones that run. Packing waits until this has been
- * true for a few milliseconds, so a build that starts jobs back to back
- * does not bounce.
+ * (the leaves) are the ones that run. A change must last a few
+ * milliseconds before the threads move (the loop wakes up to check even
+ * when no stop comes), so short pipelines and the gaps between a build's
+ * jobs do not bounce them around.
  *
  * The command must not see this: sched_getaffinity answers with the CPUs
  * ptvfs itself was given, and a process that sets its own affinity is left
@@ -28,7 +29,11 @@
 #include "ptvfs/util.h"
 #include "tracer.h"
 
-/* How long the tree must have had one runnable leaf before it is packed again. */
+/*
+ * How long a change must last before the threads are moved: a pipeline of
+ * short commands does not spread, a pause between two jobs does not pack.
+ */
+#define SPREAD_DELAY_NS 2000000L
 #define PACK_DELAY_NS 5000000L
 
 struct process_node {
@@ -166,32 +171,37 @@ void cpu_thread_ended(struct tracer *t, pid_t tid, pid_t tgid)
 
 void cpu_update(struct tracer *t)
 {
+	bool want_spread;
 	long now;
 
 	if (t->cpu.fixed)
 		return;
-	if (t->cpu.runnable >= 2) {
-		t->cpu.busy_since = 0;
-		if (!t->cpu.spread) {
-			t->cpu.spread = true;
-			t->cpu.spin_ns = t->cpu.spread_spin_ns;
-			apply(t);
-		}
+	want_spread = t->cpu.runnable >= 2;
+	if (want_spread == t->cpu.spread) {
+		t->cpu.change_since = 0;
 		return;
 	}
-	if (!t->cpu.spread)
-		return;
 	now = now_ns();
-	if (!t->cpu.busy_since) {
-		t->cpu.busy_since = now;
+	if (!t->cpu.change_since) {
+		t->cpu.change_since = now;
 		return;
 	}
-	if (now - t->cpu.busy_since >= PACK_DELAY_NS) {
-		t->cpu.spread = false;
-		t->cpu.spin_ns = 0;
-		t->cpu.busy_since = 0;
-		apply(t);
-	}
+	if (now - t->cpu.change_since < (want_spread ? SPREAD_DELAY_NS : PACK_DELAY_NS))
+		return;
+	t->cpu.spread = want_spread;
+	t->cpu.spin_ns = want_spread ? t->cpu.spread_spin_ns : 0;
+	t->cpu.change_since = 0;
+	apply(t);
+}
+
+long cpu_wait_budget_ns(const struct tracer *t)
+{
+	long left;
+
+	if (!t->cpu.change_since)
+		return -1;
+	left = t->cpu.change_since + (t->cpu.spread ? PACK_DELAY_NS : SPREAD_DELAY_NS) - now_ns();
+	return left > 0 ? left : 0;
 }
 
 void cpu_syscall_stop(struct tracer *t, struct thread *th, const struct syscall_desc *d)

@@ -156,17 +156,23 @@ static void forward_pending_signal(void)
 	}
 }
 
-/* The next stop or exit of any tracee; -1 with errno ECHILD when none is left. */
-static pid_t wait_next(int *status, long spin)
+/*
+ * The next stop or exit of any tracee; -1 with errno ECHILD when none is
+ * left, 0 when BUDGET (ns, -1 for none) ran out first.
+ */
+static pid_t wait_next(int *status, long spin, long budget)
 {
 	struct timespec start, nap = {0, 200000};
 	pid_t pid;
 
-	while (pending_signal) {
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (pending_signal || budget >= 0) {
 		forward_pending_signal();
 		pid = waitpid(-1, status, __WALL | WNOHANG);
 		if (pid != 0)
 			return pid;
+		if (budget >= 0 && elapsed_ns(&start) >= budget)
+			return 0;
 		nanosleep(&nap, NULL);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -306,11 +312,13 @@ int trace_command(const struct options *opts, struct report *report)
 	for (;;) {
 		struct thread *th;
 		int status;
-		pid_t pid = wait_next(&status, t.cpu.spin_ns);
+		pid_t pid = wait_next(&status, t.cpu.spin_ns, cpu_wait_budget_ns(&t));
 
-		if (pid < 0) {
-			if (errno == EINTR)
+		if (pid <= 0) {
+			if (pid == 0 || errno == EINTR) {
+				cpu_update(&t);
 				continue;
+			}
 			break; /* ECHILD: every traced process is gone */
 		}
 		th = thread_find(&t, pid);

@@ -40,13 +40,13 @@ struct thread {
 
 /* Where the traced threads run (cpu.c). */
 struct cpu_placement {
-	cpu_set_t all;	 /* the CPUs ptvfs was given: the command's own */
-	cpu_set_t home;	 /* the one CPU of the packed mode */
-	bool fixed;	 /* only one CPU: never moved */
-	bool spread;	 /* on all CPUs now */
-	int runnable;	 /* threads of processes without live children */
-	long busy_since; /* when runnable last dropped below 2 while spread, or 0 */
-	long spin_ns;	 /* how long the loop polls for stops now */
+	cpu_set_t all;	   /* the CPUs ptvfs was given: the command's own */
+	cpu_set_t home;	   /* the one CPU of the packed mode */
+	bool fixed;	   /* only one CPU: never moved */
+	bool spread;	   /* on all CPUs now */
+	int runnable;	   /* threads of processes without live children */
+	long change_since; /* since when the mode should change, or 0 */
+	long spin_ns;	   /* how long the loop polls for stops now */
 	long spread_spin_ns;
 	struct process_node *processes; /* uthash, by tgid */
 };
@@ -124,6 +124,8 @@ void cpu_thread_started(struct tracer *t, pid_t tid, pid_t tgid, pid_t ppid);
 void cpu_thread_ended(struct tracer *t, pid_t tid, pid_t tgid);
 /* After each event: pack or spread the traced threads as the tree's work says. */
 void cpu_update(struct tracer *t);
+/* How long the loop may sleep before cpu_update() must run again; -1: as long as it likes. */
+long cpu_wait_budget_ns(const struct tracer *t);
 /* sched_setaffinity or sched_getaffinity stopped; and the latter's exit. */
 void cpu_syscall_stop(struct tracer *t, struct thread *th, const struct syscall_desc *d);
 void cpu_syscall_exit(struct tracer *t, struct thread *th);

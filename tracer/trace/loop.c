@@ -53,6 +53,7 @@ static volatile pid_t forward_to;
 static volatile sig_atomic_t pending_signal;
 static volatile pid_t pending_sender;
 static struct timespec pending_since;
+static sigset_t sigchld_set;
 
 static void forward_signal(int sig, siginfo_t *info, void *uc)
 {
@@ -75,6 +76,10 @@ static void install_signal_forwarding(pid_t child)
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		sigaction(forwarded[i], &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* Blocked, so wait_next() can sleep until a stop with a timeout (the child has its own mask). */
+	sigemptyset(&sigchld_set);
+	sigaddset(&sigchld_set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &sigchld_set, NULL);
 }
 
 static __attribute__((noreturn)) void run_child(const struct options *opts, int go_fd)
@@ -162,26 +167,43 @@ static void forward_pending_signal(void)
  */
 static pid_t wait_next(int *status, long spin, long budget)
 {
-	struct timespec start, nap = {0, 200000};
+	struct timespec start;
 	pid_t pid;
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (pending_signal || budget >= 0) {
-		forward_pending_signal();
-		pid = waitpid(-1, status, __WALL | WNOHANG);
-		if (pid != 0)
-			return pid;
-		if (budget >= 0 && elapsed_ns(&start) >= budget)
-			return 0;
-		nanosleep(&nap, NULL);
-	}
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	do {
 		pid = waitpid(-1, status, __WALL | WNOHANG);
 		if (pid != 0)
 			return pid;
 	} while (elapsed_ns(&start) < spin);
-	return waitpid(-1, status, __WALL);
+	if (!pending_signal && budget < 0)
+		return waitpid(-1, status, __WALL);
+	/*
+	 * Something is due at a set time: sleep until a tracee stops (each
+	 * stop sends ptvfs a SIGCHLD, blocked and awaited here) or then.
+	 */
+	for (;;) {
+		long left = budget >= 0 ? budget - elapsed_ns(&start) : FORWARD_DELAY_NS;
+		struct timespec timeout;
+
+		forward_pending_signal();
+		pid = waitpid(-1, status, __WALL | WNOHANG);
+		if (pid != 0)
+			return pid;
+		if (pending_signal) {
+			long forward_left = FORWARD_DELAY_NS - elapsed_ns(&pending_since);
+			if (forward_left < left)
+				left = forward_left;
+		} else if (budget < 0) {
+			return waitpid(-1, status, __WALL);
+		}
+		if (budget >= 0 && elapsed_ns(&start) >= budget)
+			return 0;
+		if (left < 0)
+			left = 0;
+		timeout = (struct timespec){left / 1000000000L, left % 1000000000L};
+		sigtimedwait(&sigchld_set, NULL, &timeout);
+	}
 }
 
 static void resume(pid_t tid, int request, int sig)
@@ -253,8 +275,10 @@ static void handle_stop(struct tracer *t, struct thread *th, int status)
 	case PTRACE_EVENT_FORK:
 	case PTRACE_EVENT_VFORK:
 	case PTRACE_EVENT_CLONE:
-		if (ptrace(PTRACE_GETEVENTMSG, th->tid, 0, &msg) == 0 && !thread_find(t, msg))
-			thread_attach(t, (pid_t)msg);
+		/*
+		 * The new task is taken in at its own first stop: this event may
+		 * be reported after the child has already run and exited.
+		 */
 		resume(th->tid, PTRACE_CONT, 0);
 		return;
 	case PTRACE_EVENT_EXEC:
@@ -322,12 +346,14 @@ int trace_command(const struct options *opts, struct report *report)
 			break; /* ECHILD: every traced process is gone */
 		}
 		th = thread_find(&t, pid);
-		if (!th)
-			th = thread_attach(&t, pid);
-		if (WIFEXITED(status) || WIFSIGNALED(status))
-			handle_exit(&t, th, status);
-		else if (WIFSTOPPED(status))
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			if (th)
+				handle_exit(&t, th, status);
+		} else if (WIFSTOPPED(status)) {
+			if (!th)
+				th = thread_attach(&t, pid);
 			handle_stop(&t, th, status);
+		}
 		cpu_update(&t);
 	}
 	while (t.threads)

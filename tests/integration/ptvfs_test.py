@@ -16,6 +16,28 @@ PROGS = os.environ.get("PTVFS_PROGS") or os.path.join(
     os.path.dirname(__file__), "../../build/tests/integration/progs")
 NOBODY = 65534
 
+
+def _stage_for_nobody():
+    """As root, the build may sit where the unprivileged user cannot reach it (a clone below
+    /root): run ptvfs and the test programs from a copy anyone may read and execute."""
+    global PTVFS, PROGS
+    if os.geteuid() != 0:
+        return
+    stage = tempfile.mkdtemp(prefix="ptvfs-bin-")
+    os.chmod(stage, 0o755)
+    atexit.register(shutil.rmtree, stage, True)
+    ptvfs = os.path.join(stage, "ptvfs")
+    shutil.copy2(PTVFS, ptvfs)
+    progs = os.path.join(stage, "progs")
+    if os.path.isdir(PROGS):
+        shutil.copytree(PROGS, progs, ignore=shutil.ignore_patterns("CMakeFiles", "*.cmake"))
+        for root, dirs, names in os.walk(progs):
+            os.chmod(root, 0o755)
+    PTVFS, PROGS = ptvfs, progs
+
+
+_stage_for_nobody()
+
 _checks = 0
 
 

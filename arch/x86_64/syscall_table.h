@@ -98,6 +98,9 @@ ROW(sendmmsg,    307, SYS_KIND_MSGHDR,   P(NOFD, 1, OP_READ), P_NONE, .follow = 
 /* no paths: the CPU placement of traced processes (tracer/trace/cpu.c) is hidden from them */
 ROW(sched_setaffinity, 203, SYS_KIND_AFFINITY, P_NONE, P_NONE),
 ROW(sched_getaffinity, 204, SYS_KIND_AFFINITY, P_NONE, P_NONE, .exit_stop = true),
+/* no paths: a child that asks not to be traced is traced all the same */
+ROW(clone,        56, SYS_KIND_CLONE, P_NONE, P_NONE, .stop_if_arg_nonzero = 0, .stop_if_arg_mask = CLONE_UNTRACED),
+ROW(clone3,      435, SYS_KIND_CLONE, P_NONE, P_NONE),
 /* what cannot be followed: refused, and reported */
 REFUSE(chroot,       161, EPERM),
 REFUSE(pivot_root,   155, EPERM),

@@ -37,6 +37,8 @@ struct resolve_ops {
 
 enum resolve_flags {
 	RESOLVE_FOLLOW = 1 << 0, /* follow a link in the last component */
+	/* Not even with a trailing "/" (unlink, rmdir, rename, mkdir: the kernel fails instead). */
+	RESOLVE_NO_TRAILING_FOLLOW = 1 << 1,
 };
 
 struct resolution {

@@ -27,6 +27,7 @@ enum sys_kind {
 	SYS_KIND_MSGHDR,   /* sendmsg, sendmmsg: the address is inside struct msghdr */
 	SYS_KIND_REFUSE,   /* cannot be followed: fails with the row's errno, and is reported */
 	SYS_KIND_AFFINITY, /* no path: sched_[gs]etaffinity, so ptvfs's CPU placement stays unseen */
+	SYS_KIND_CLONE, /* no path: clone, clone3 asking for CLONE_UNTRACED, which would escape */
 };
 
 /* What the call does to the object a path names. */
@@ -70,8 +71,12 @@ struct syscall_desc {
 	uint32_t follow_flag;	  /* set: follow (AT_SYMLINK_FOLLOW of linkat) */
 	uint32_t empty_path_flag; /* set: an empty path names the dirfd itself (AT_EMPTY_PATH) */
 	bool null_path_is_fd;	  /* a NULL path names the dirfd itself (utimensat) */
-	/* Only for calls ptvfs stops on when an argument is not zero (sendto's address). */
+	/*
+	 * Only for calls ptvfs stops on when an argument is not zero (sendto's
+	 * address), or, with STOP_IF_ARG_MASK, has one of the mask's bits set.
+	 */
 	int8_t stop_if_arg_nonzero;
+	uint64_t stop_if_arg_mask;
 	int refuse_errno; /* SYS_KIND_REFUSE: the error the call fails with */
 	bool exit_stop;	  /* the result must be seen */
 };

@@ -227,7 +227,9 @@ int resolve_path(const struct resolve_ops *ops, void *ctx, const char *base, con
 			out->type = t;
 			return 0;
 		}
-		if (type == S_IFLNK && (!last || (flags & RESOLVE_FOLLOW) || out->trailing_slash)) {
+		if (type == S_IFLNK &&
+		    (!last || (flags & RESOLVE_FOLLOW) ||
+		     (out->trailing_slash && !(flags & RESOLVE_NO_TRAILING_FOLLOW)))) {
 			ssize_t tlen;
 			size_t rest_len = todo_len - pos;
 

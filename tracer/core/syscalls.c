@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/fanotify.h>
@@ -63,7 +64,7 @@ static bool row_ok(size_t i)
 		return false;
 	if (d->kind == SYS_KIND_REFUSE)
 		return d->refuse_errno > 0 && d->paths[0].op == OP_NONE;
-	if (d->kind == SYS_KIND_AFFINITY)
+	if (d->kind == SYS_KIND_AFFINITY || d->kind == SYS_KIND_CLONE)
 		return d->paths[0].op == OP_NONE && d->refuse_errno == 0;
 	/* Every followed row names at least one object and says what it does to it. */
 	if (d->paths[0].op == OP_NONE)

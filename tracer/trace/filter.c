@@ -26,7 +26,12 @@ int filter_install(void)
 	for (size_t i = 0; err == 0 && i < syscall_table_len; i++) {
 		const struct syscall_desc *d = &syscall_table[i];
 
-		if (d->stop_if_arg_nonzero != SYS_NO_ARG)
+		if (d->stop_if_arg_nonzero != SYS_NO_ARG && d->stop_if_arg_mask)
+			err = seccomp_rule_add(ctx, SCMP_ACT_TRACE(d->nr), d->nr, 1,
+					       SCMP_CMP((unsigned)d->stop_if_arg_nonzero,
+							SCMP_CMP_MASKED_EQ, d->stop_if_arg_mask,
+							d->stop_if_arg_mask));
+		else if (d->stop_if_arg_nonzero != SYS_NO_ARG)
 			err = seccomp_rule_add(
 			    ctx, SCMP_ACT_TRACE(d->nr), d->nr, 1,
 			    SCMP_CMP((unsigned)d->stop_if_arg_nonzero, SCMP_CMP_NE, 0));

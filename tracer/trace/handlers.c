@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,6 +39,8 @@ static unsigned access_of(enum sys_op op, const struct resolution *res, unsigned
 
 	if (!exists && res->error != -ENOENT && res->error != -ENOTDIR)
 		return 0; /* ELOOP, ENAMETOOLONG, EACCES: no file was reached */
+	if (res->error == -ENOTDIR && res->type)
+		return ACCESS_STAT; /* "file/": it was looked at, and is no directory */
 	switch (op) {
 	case OP_OPEN: {
 		unsigned acc = open_flags & O_ACCMODE;
@@ -100,6 +103,9 @@ static bool follows(const struct syscall_desc *d, const arch_regs *regs)
 	flags = arch_arg(regs, d->flags_arg);
 	if (d->nofollow_flag && (flags & d->nofollow_flag))
 		return false;
+	/* O_CREAT|O_EXCL fails on any existing name, a link too: it is not followed. */
+	if (d->kind == SYS_KIND_OPEN && (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
+		return false;
 	if (d->follow_flag && (flags & d->follow_flag))
 		return true;
 	return d->follow;
@@ -126,6 +132,8 @@ static int resolve_fd(struct thread *th, int fd, struct resolution *res)
 	res->error = 0;
 	res->parent_exists = true;
 	res->trailing_slash = false;
+	if (n == -EACCES || n == -EPERM)
+		return res->error = -EPERM; /* a non-dumpable process: its /proc is closed to us */
 	if (n < 0)
 		return res->error = (int)n;
 	if (res->path[0] != '/')
@@ -151,8 +159,8 @@ static void note_unrecorded(struct tracer *t, struct thread *th, const char *pat
  * Resolve one path argument of TH's syscall: PATH (already read) relative to
  * DIRFD. Returns the resolution's error; -EBADF when nothing can be said.
  */
-static int resolve_at(struct tracer *t, struct thread *th, int dirfd, const char *path, bool follow,
-		      struct resolution *res)
+static int resolve_at(struct tracer *t, struct thread *th, int dirfd, const char *path,
+		      unsigned flags, struct resolution *res)
 {
 	struct host_resolver hr = {t, th};
 	char base_buf[PATH_MAX];
@@ -166,16 +174,20 @@ static int resolve_at(struct tracer *t, struct thread *th, int dirfd, const char
 		} else {
 			ssize_t n = tracee_fd_path(th->tid, dirfd, base_buf, sizeof(base_buf));
 			err = n < 0 ? (int)n : 0;
-			if (n >= 0 && base_buf[0] == '/')
+			/* A deleted directory ("/x (deleted)") has no path to resolve below. */
+			if (n >= 0 && base_buf[0] == '/' &&
+			    !(n > 10 && strcmp(base_buf + n - 10, " (deleted)") == 0))
 				base = base_buf;
 		}
 		if (!base) {
 			if (err == -ENAMETOOLONG)
 				note_unrecorded(t, th, path);
+			if (err == -EACCES || err == -EPERM)
+				return res->error = -EPERM;
 			return res->error = -EBADF;
 		}
 	}
-	err = resolve_path(&host_resolve_ops, &hr, base, path, follow ? RESOLVE_FOLLOW : 0, res);
+	err = resolve_path(&host_resolve_ops, &hr, base, path, flags, res);
 	/* Too long only once joined to its directory: the kernel finds it, ptvfs cannot. */
 	if (err == -ENAMETOOLONG && base && strlen(path) < PATH_MAX &&
 	    strlen(base) + strlen(path) + 1 >= PATH_MAX)
@@ -183,42 +195,56 @@ static int resolve_at(struct tracer *t, struct thread *th, int dirfd, const char
 	return err;
 }
 
+/* The object DIRFD itself names; 0, -EPERM (cannot be seen) or -EBADF. */
+static int fd_object(struct thread *th, int dirfd, struct resolution *res)
+{
+	int err = resolve_fd(th, dirfd, res);
+
+	return err == 0 || err == -EPERM ? err : -EBADF;
+}
+
 /*
- * Read and resolve paths[K] of the row D for TH. Returns 0 with RES filled,
- * or -errno when no object was named (bad pointer, bad descriptor).
+ * Read and resolve paths[K] of the row D for TH. Returns 0 with RES filled;
+ * -EPERM when ptvfs may not see what the call names (a non-dumpable
+ * process: its memory and /proc entries are closed to a tracer without
+ * privileges), so the call must be refused; other -errno when no object
+ * was named (bad pointer, bad descriptor: the kernel fails the call too).
  */
 static int resolve_arg(struct tracer *t, struct thread *th, const struct syscall_desc *d, int k,
 		       const arch_regs *regs, struct resolution *res)
 {
 	const struct sys_path *p = &d->paths[k];
 	int dirfd = p->dirfd == SYS_NO_ARG ? AT_FDCWD : (int)arch_arg(regs, p->dirfd);
-	bool follow = k == 0 && follows(d, regs);
+	enum sys_op op = (enum sys_op)p->op;
+	unsigned flags = k == 0 && follows(d, regs) ? RESOLVE_FOLLOW : 0;
 	char path[PATH_MAX];
 	unsigned long addr;
 	ssize_t n;
 
 	if (p->path == SYS_NO_ARG)
-		return resolve_fd(th, dirfd, res) == 0 ? 0 : -EBADF;
+		return fd_object(th, dirfd, res);
 	addr = arch_arg(regs, p->path);
-	if (addr == 0 && d->null_path_is_fd)
-		return resolve_fd(th, dirfd, res) == 0 ? 0 : -EBADF;
+	/* NULL with AT_EMPTY_PATH names the dirfd too, since Linux 6.11. */
+	if (addr == 0 && (d->null_path_is_fd || empty_path_allowed(d, regs)))
+		return fd_object(th, dirfd, res);
 	n = tracee_read_string(th->tid, addr, path, sizeof(path));
 	if (n < 0)
 		return (int)n;
 	if (n == 0) {
 		if (!empty_path_allowed(d, regs))
 			return -ENOENT;
-		if (dirfd == AT_FDCWD) {
-			const char *cwd = thread_cwd(t, th);
-			if (!cwd)
-				return -EBADF;
-			snprintf(path, sizeof(path), "%s", cwd);
-		} else {
-			return resolve_fd(th, dirfd, res) == 0 ? 0 : -EBADF;
-		}
+		if (dirfd != AT_FDCWD)
+			return fd_object(th, dirfd, res);
+		if (!thread_cwd(t, th))
+			return thread_cwd_error(th) == -EACCES ? -EPERM : -EBADF;
+		snprintf(path, sizeof(path), "%s", thread_cwd(t, th));
 	}
-	resolve_at(t, th, dirfd, path, follow, res);
-	return res->error == -EBADF ? -EBADF : 0;
+	if (op == OP_DELETE || op == OP_REPLACE || op == OP_CREATE)
+		flags |= RESOLVE_NO_TRAILING_FOLLOW;
+	resolve_at(t, th, dirfd, path, flags, res);
+	if (res->error == -EPERM || res->error == -EBADF)
+		return res->error;
+	return 0;
 }
 
 static void record_resolution(struct tracer *t, struct thread *th, const struct resolution *res,
@@ -228,6 +254,19 @@ static void record_resolution(struct tracer *t, struct thread *th, const struct 
 		record_access(t, th, res->path, access);
 }
 
+/* A call whose path ptvfs may not read: refused with EPERM, never run unrecorded. */
+static void refuse_unseen(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+			  const arch_regs *regs)
+{
+	arch_regs r = *regs;
+
+	report_add_refusal(t->report, th->tgid, d->name,
+			   "refused with EPERM: the process is not dumpable, ptvfs cannot read its "
+			   "paths");
+	arch_skip_syscall(&r, -EPERM);
+	ptrace(PTRACE_SETREGS, th->tid, 0, &r);
+}
+
 static void handle_paths(struct tracer *t, struct thread *th, const struct syscall_desc *d,
 			 const arch_regs *regs, unsigned long open_flags)
 {
@@ -235,10 +274,16 @@ static void handle_paths(struct tracer *t, struct thread *th, const struct sysca
 
 	for (int k = 0; k < 2; k++) {
 		struct resolution res;
+		int err;
 
 		if (d->paths[k].op == OP_NONE)
 			continue;
-		if (resolve_arg(t, th, d, k, regs, &res) < 0)
+		err = resolve_arg(t, th, d, k, regs, &res);
+		if (err == -EPERM) {
+			refuse_unseen(t, th, d, regs);
+			return;
+		}
+		if (err < 0)
 			continue;
 		if (res.type == S_IFDIR &&
 		    (d->paths[k].op == OP_DELETE || d->paths[k].op == OP_REPLACE))
@@ -266,7 +311,8 @@ static void handle_openat2(struct tracer *t, struct thread *th, const struct sys
 	{
 		struct syscall_desc row = *d;
 		/* RESOLVE_NO_SYMLINKS also refuses a final link, as O_NOFOLLOW does. */
-		if ((how.flags & O_NOFOLLOW) || (how.resolve & RESOLVE_NO_SYMLINKS))
+		if ((how.flags & O_NOFOLLOW) || (how.resolve & RESOLVE_NO_SYMLINKS) ||
+		    (how.flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
 			row.follow = false;
 		handle_paths(t, th, &row, regs, how.flags);
 	}
@@ -279,7 +325,13 @@ static void handle_exec(struct tracer *t, struct thread *th, const struct syscal
 	/* A failed exec or the exec itself does not make the process's entry its own. */
 	bool accessed = th->proc ? th->proc->accessed : false;
 
-	if (resolve_arg(t, th, d, 0, regs, &res) == 0) {
+	int err = resolve_arg(t, th, d, 0, regs, &res);
+
+	if (err == -EPERM) {
+		refuse_unseen(t, th, d, regs);
+		return;
+	}
+	if (err == 0) {
 		unsigned access = access_of(OP_EXEC, &res, 0);
 		if (access == ACCESS_EXEC)
 			record_exec(t, th, &res);
@@ -322,7 +374,8 @@ static void record_unix_path(struct tracer *t, struct thread *th, const struct s
 
 	if (!path[0])
 		return;
-	if (resolve_at(t, th, AT_FDCWD, path, d->follow, &res) == -EBADF)
+	if (resolve_at(t, th, AT_FDCWD, path,
+		       d->follow ? RESOLVE_FOLLOW : RESOLVE_NO_TRAILING_FOLLOW, &res) == -EBADF)
 		return;
 	record_resolution(t, th, &res, access_of(d->paths[0].op, &res, 0));
 }
@@ -375,6 +428,28 @@ static void refuse(struct tracer *t, struct thread *th, const struct syscall_des
 		warn("cannot refuse %s of process %d: %s", d->name, (int)th->tid, strerror(errno));
 }
 
+/*
+ * CLONE_UNTRACED would start a child ptvfs does not follow (whose path calls
+ * then fail, the filter finding no tracer): the flag is dropped.
+ */
+static void keep_child_traced(struct thread *th, const struct syscall_desc *d, arch_regs *regs)
+{
+	uint64_t flags;
+
+	if (d->nr == __NR_clone) {
+		regs->rdi &= ~(unsigned long)CLONE_UNTRACED;
+		ptrace(PTRACE_SETREGS, th->tid, 0, regs);
+		return;
+	}
+	/* clone3: the flags are the first field of struct clone_args. */
+	if (arch_arg(regs, 1) < sizeof(flags) ||
+	    tracee_read(th->tid, arch_arg(regs, 0), &flags, sizeof(flags)) < 0 ||
+	    !(flags & CLONE_UNTRACED))
+		return;
+	flags &= ~(uint64_t)CLONE_UNTRACED;
+	tracee_write(th->tid, arch_arg(regs, 0), &flags, sizeof(flags));
+}
+
 bool handle_syscall_stop(struct tracer *t, struct thread *th)
 {
 	const struct syscall_desc *d;
@@ -413,6 +488,9 @@ bool handle_syscall_stop(struct tracer *t, struct thread *th)
 		return false;
 	case SYS_KIND_AFFINITY:
 		cpu_syscall_stop(t, th, d);
+		break;
+	case SYS_KIND_CLONE:
+		keep_child_traced(th, d, &regs);
 		break;
 	}
 	if (d->exit_stop) {

@@ -49,37 +49,33 @@
  */
 #define FORWARD_DELAY_NS 20000000L
 
-static volatile pid_t forward_to;
-static volatile sig_atomic_t pending_signal;
-static volatile pid_t pending_sender;
+/* A signal to pass on, once FORWARD_DELAY_NS shows the command did not get it itself. */
+static int pending_signal;
+static pid_t pending_sender;
 static struct timespec pending_since;
-static sigset_t sigchld_set;
+/* SIGCHLD (each tracee stop sends one) and the signals to pass on: blocked, awaited. */
+static sigset_t wait_set;
 
-static void forward_signal(int sig, siginfo_t *info, void *uc)
+static void block_signals(void)
 {
-	(void)uc;
-	/* From the terminal the command's process group got it already (SI_KERNEL). */
-	if (info->si_code > 0 || forward_to <= 0)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &pending_since);
-	pending_sender = info->si_pid;
-	pending_signal = sig;
+	sigemptyset(&wait_set);
+	sigaddset(&wait_set, SIGCHLD);
+	sigaddset(&wait_set, SIGINT);
+	sigaddset(&wait_set, SIGTERM);
+	sigaddset(&wait_set, SIGHUP);
+	/* After the fork: the command starts with the mask ptvfs was given. */
+	sigprocmask(SIG_BLOCK, &wait_set, NULL);
+	signal(SIGPIPE, SIG_IGN);
 }
 
-static void install_signal_forwarding(pid_t child)
+static void note_signal(const siginfo_t *si)
 {
-	struct sigaction sa = {.sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO};
-	static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP};
-
-	forward_to = child;
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-		sigaction(forwarded[i], &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	/* Blocked, so wait_next() can sleep until a stop with a timeout (the child has its own mask). */
-	sigemptyset(&sigchld_set);
-	sigaddset(&sigchld_set, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &sigchld_set, NULL);
+	/* From the terminal the command's process group got it already (SI_KERNEL). */
+	if (si->si_signo == SIGCHLD || si->si_code > 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &pending_since);
+	pending_sender = si->si_pid;
+	pending_signal = si->si_signo;
 }
 
 static __attribute__((noreturn)) void run_child(const struct options *opts, int go_fd)
@@ -152,20 +148,30 @@ static long elapsed_ns(const struct timespec *since)
 	return (now.tv_sec - since->tv_sec) * 1000000000L + (now.tv_nsec - since->tv_nsec);
 }
 
-/* Forward the pending signal if the command has not had it from its sender by now. */
-static void forward_pending_signal(void)
+/*
+ * Forward the pending signal if the command has not had it from its sender
+ * by now: to the command, or once it is gone, to every process left.
+ */
+static void forward_pending_signal(struct tracer *t)
 {
-	if (pending_signal && elapsed_ns(&pending_since) >= FORWARD_DELAY_NS) {
-		kill(forward_to, pending_signal);
-		pending_signal = 0;
+	if (!pending_signal || elapsed_ns(&pending_since) < FORWARD_DELAY_NS)
+		return;
+	if (!t->root_exited) {
+		kill(t->root_pid, pending_signal);
+	} else {
+		for (struct thread *th = t->threads; th; th = th->hh.next)
+			if (th->tid == th->tgid)
+				kill(th->tgid, pending_signal);
 	}
+	pending_signal = 0;
 }
 
 /*
  * The next stop or exit of any tracee; -1 with errno ECHILD when none is
- * left, 0 when BUDGET (ns, -1 for none) ran out first.
+ * left, 0 when BUDGET (ns, -1 for none) ran out first. Polls for SPIN ns
+ * first, then sleeps until a SIGCHLD, a signal to pass on, or a deadline.
  */
-static pid_t wait_next(int *status, long spin, long budget)
+static pid_t wait_next(struct tracer *t, int *status, long spin, long budget)
 {
 	struct timespec start;
 	pid_t pid;
@@ -176,33 +182,35 @@ static pid_t wait_next(int *status, long spin, long budget)
 		if (pid != 0)
 			return pid;
 	} while (elapsed_ns(&start) < spin);
-	if (!pending_signal && budget < 0)
-		return waitpid(-1, status, __WALL);
-	/*
-	 * Something is due at a set time: sleep until a tracee stops (each
-	 * stop sends ptvfs a SIGCHLD, blocked and awaited here) or then.
-	 */
 	for (;;) {
-		long left = budget >= 0 ? budget - elapsed_ns(&start) : FORWARD_DELAY_NS;
-		struct timespec timeout;
+		long left = -1;
+		siginfo_t si;
+		int sig;
 
-		forward_pending_signal();
+		forward_pending_signal(t);
 		pid = waitpid(-1, status, __WALL | WNOHANG);
 		if (pid != 0)
 			return pid;
+		if (budget >= 0) {
+			left = budget - elapsed_ns(&start);
+			if (left <= 0)
+				return 0;
+		}
 		if (pending_signal) {
 			long forward_left = FORWARD_DELAY_NS - elapsed_ns(&pending_since);
-			if (forward_left < left)
+			if (forward_left < 0)
+				forward_left = 0;
+			if (left < 0 || forward_left < left)
 				left = forward_left;
-		} else if (budget < 0) {
-			return waitpid(-1, status, __WALL);
 		}
-		if (budget >= 0 && elapsed_ns(&start) >= budget)
-			return 0;
-		if (left < 0)
-			left = 0;
-		timeout = (struct timespec){left / 1000000000L, left % 1000000000L};
-		sigtimedwait(&sigchld_set, NULL, &timeout);
+		if (left < 0) {
+			sig = sigwaitinfo(&wait_set, &si);
+		} else {
+			struct timespec timeout = {left / 1000000000L, left % 1000000000L};
+			sig = sigtimedwait(&wait_set, &si, &timeout);
+		}
+		if (sig > 0)
+			note_signal(&si);
 	}
 }
 
@@ -222,14 +230,37 @@ static void note_direct_delivery(pid_t tid, int sig)
 		pending_signal = 0;
 }
 
-/* Whether a SIGSYS is our filter's answer to a syscall of another ABI. */
-static bool is_other_abi_syscall(pid_t tid)
+#define X32_SYSCALL_BIT 0x40000000
+/* x32 system calls are numbered from X32_SYSCALL_BIT up; a larger number is none at all. */
+#define X32_SYSCALL_MAX 1024
+
+enum seccomp_sigsys { SIGSYS_OTHER, SIGSYS_OTHER_ABI, SIGSYS_NO_SUCH_CALL };
+
+/* What a SIGSYS is: our filter's answer to a syscall of another ABI, to a number that is no syscall, or neither. */
+static enum seccomp_sigsys classify_sigsys(pid_t tid)
 {
 	siginfo_t si;
+	unsigned nr;
 
 	if (ptrace(PTRACE_GETSIGINFO, tid, 0, &si) < 0 || si.si_code != SYS_SECCOMP)
-		return false;
-	return si.si_arch != ARCH_AUDIT || (si.si_syscall & 0x40000000);
+		return SIGSYS_OTHER;
+	if (si.si_arch != ARCH_AUDIT)
+		return SIGSYS_OTHER_ABI;
+	nr = (unsigned)si.si_syscall;
+	if (nr >= X32_SYSCALL_BIT && nr < X32_SYSCALL_BIT + X32_SYSCALL_MAX)
+		return SIGSYS_OTHER_ABI;
+	/* libseccomp sends every number past the x32 bit here, -1 too: the kernel says ENOSYS. */
+	return nr >= X32_SYSCALL_BIT ? SIGSYS_NO_SUCH_CALL : SIGSYS_OTHER;
+}
+
+static void fail_with_enosys(pid_t tid)
+{
+	arch_regs regs;
+
+	if (ptrace(PTRACE_GETREGS, tid, 0, &regs) == 0) {
+		regs.rax = (unsigned long)-ENOSYS;
+		ptrace(PTRACE_SETREGS, tid, 0, &regs);
+	}
 }
 
 /* A syscall of another ABI: refused by killing its process, never run unrecorded. */
@@ -238,7 +269,7 @@ static void refuse_other_abi(struct tracer *t, struct thread *th)
 	arch_regs regs;
 	const char *abi = "i386";
 
-	if (ptrace(PTRACE_GETREGS, th->tid, 0, &regs) == 0 && (regs.orig_rax & 0x40000000))
+	if (ptrace(PTRACE_GETREGS, th->tid, 0, &regs) == 0 && (regs.orig_rax & X32_SYSCALL_BIT))
 		abi = "x32";
 	if (!th->refused_abi) {
 		warn("%s (pid %d) made a 32-bit (%s) system call, which ptvfs cannot follow; "
@@ -305,10 +336,19 @@ static void handle_stop(struct tracer *t, struct thread *th, int status)
 		}
 		if (pending_signal == sig && th->tid == t->root_pid)
 			note_direct_delivery(th->tid, sig);
-		if (sig == SIGSYS && is_other_abi_syscall(th->tid)) {
-			refuse_other_abi(t, th);
-			resume(th->tid, PTRACE_CONT, 0);
-			return;
+		if (sig == SIGSYS) {
+			switch (classify_sigsys(th->tid)) {
+			case SIGSYS_OTHER_ABI:
+				refuse_other_abi(t, th);
+				resume(th->tid, PTRACE_CONT, 0);
+				return;
+			case SIGSYS_NO_SUCH_CALL:
+				fail_with_enosys(th->tid);
+				resume(th->tid, PTRACE_CONT, 0);
+				return;
+			case SIGSYS_OTHER:
+				break;
+			}
 		}
 		/* A signal on its way to the tracee: deliver it unchanged. */
 		resume(th->tid, PTRACE_CONT, sig);
@@ -326,7 +366,7 @@ int trace_command(const struct options *opts, struct report *report)
 	cpu_init(&t);
 	t.cpu.spread_spin_ns = spin_ns();
 	t.root_pid = spawn(opts);
-	install_signal_forwarding(t.root_pid);
+	block_signals();
 	root = thread_attach(&t, t.root_pid);
 	/* The command's own entry: it has done nothing yet, its exec fills it in. */
 	root->proc->ppid = getpid();
@@ -336,7 +376,7 @@ int trace_command(const struct options *opts, struct report *report)
 	for (;;) {
 		struct thread *th;
 		int status;
-		pid_t pid = wait_next(&status, t.cpu.spin_ns, cpu_wait_budget_ns(&t));
+		pid_t pid = wait_next(&t, &status, t.cpu.spin_ns, cpu_wait_budget_ns(&t));
 
 		if (pid <= 0) {
 			if (pid == 0 || errno == EINTR) {

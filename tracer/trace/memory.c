@@ -55,7 +55,7 @@ ssize_t tracee_read_string(pid_t tid, unsigned long addr, char *buf, size_t size
 		remote = (struct iovec){(void *)(addr + done), chunk};
 		n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
 		if (n <= 0)
-			return n < 0 && errno == ESRCH ? -ESRCH : -EFAULT;
+			return n < 0 && (errno == ESRCH || errno == EPERM) ? -errno : -EFAULT;
 		nul = memchr(buf + done, '\0', n);
 		if (nul)
 			return nul - buf;

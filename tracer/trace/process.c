@@ -93,6 +93,12 @@ const char *thread_cwd(struct tracer *t, struct thread *th)
 	free(th->cwd);
 	th->cwd = read_link_of(th->tid, "cwd");
 	th->cwd_error = th->cwd ? 0 : -errno;
+	if (th->cwd && (th->cwd[0] != '/' || strstr(th->cwd, " (deleted)"))) {
+		/* Removed: nothing below it can be found. */
+		free(th->cwd);
+		th->cwd = NULL;
+		th->cwd_error = -ENOENT;
+	}
 	th->cwd_generation = t->cwd_generation;
 	return th->cwd;
 }

@@ -113,11 +113,17 @@ void cpu_free(struct tracer *t)
 	}
 }
 
-/* A leaf's threads count as runnable; adjust the count for N's threads by SIGN. */
+/*
+ * What N adds to the runnable count: all its threads when it is a leaf; when
+ * it waits for children, its threads but the one taken to wait (a test
+ * harness's worker threads still run). Applied with SIGN around each change.
+ */
 static void count_leaf(struct tracer *t, const struct process_node *n, int sign)
 {
-	if (n->children == 0)
-		t->cpu.runnable += sign * n->threads;
+	int threads = n->children == 0 ? n->threads : n->threads - 1;
+
+	if (threads > 0)
+		t->cpu.runnable += sign * threads;
 }
 
 void cpu_thread_started(struct tracer *t, pid_t tid, pid_t tgid, pid_t ppid)
@@ -135,6 +141,7 @@ void cpu_thread_started(struct tracer *t, pid_t tid, pid_t tgid, pid_t ppid)
 		if (parent) {
 			count_leaf(t, parent, -1);
 			parent->children++;
+			count_leaf(t, parent, +1);
 		}
 	}
 	count_leaf(t, n, -1);
@@ -204,28 +211,41 @@ long cpu_wait_budget_ns(const struct tracer *t)
 	return left > 0 ? left : 0;
 }
 
+/* The process of the thread PID names for an affinity call (0: the caller), if traced. */
+static struct process_node *target_of(struct tracer *t, struct thread *th, long pid)
+{
+	struct thread *target = pid == 0 ? th : thread_find(t, (pid_t)pid);
+
+	return target ? node_find(t, target->tgid) : NULL;
+}
+
 void cpu_syscall_stop(struct tracer *t, struct thread *th, const struct syscall_desc *d)
 {
-	struct process_node *n = node_find(t, th->tgid);
+	arch_regs regs;
 
-	if (d->nr == __NR_sched_setaffinity) {
-		/* The process places itself from now on. */
-		if (n)
-			n->self_placed = true;
+	if (d->nr != __NR_sched_setaffinity) {
+		th->exit_pending = d; /* sched_getaffinity: the answer is fixed at its exit */
 		return;
 	}
-	th->exit_pending = d; /* sched_getaffinity: the answer is fixed at its exit */
+	if (ptrace(PTRACE_GETREGS, th->tid, 0, &regs) == 0) {
+		/* The process it places places itself from now on. */
+		struct process_node *n = target_of(t, th, (long)arch_arg(&regs, 0));
+		if (n)
+			n->self_placed = true;
+	}
 }
 
 void cpu_syscall_exit(struct tracer *t, struct thread *th)
 {
-	struct process_node *n = node_find(t, th->tgid);
+	struct process_node *n;
 	arch_regs regs;
 	long ret;
 
-	if (t->cpu.fixed || (n && n->self_placed))
+	if (t->cpu.fixed || ptrace(PTRACE_GETREGS, th->tid, 0, &regs) < 0)
 		return;
-	if (ptrace(PTRACE_GETREGS, th->tid, 0, &regs) < 0)
+	/* Only a traced process that ptvfs places gets the mask it would have had. */
+	n = target_of(t, th, (long)arch_arg(&regs, 0));
+	if (!n || n->self_placed)
 		return;
 	ret = arch_return_value(&regs);
 	if (ret <= 0)

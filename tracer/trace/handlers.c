@@ -308,6 +308,15 @@ static void handle_openat2(struct tracer *t, struct thread *th, const struct sys
 		return; /* EINVAL from the kernel */
 	if (tracee_read(th->tid, arch_arg(regs, 2), &how, sizeof(how)) < 0)
 		return;
+	if (how.resolve & RESOLVE_IN_ROOT) {
+		/* Resolution inside a root of the caller's: not followed, so refused (callers fall back). */
+		report_add_refusal(t->report, th->tgid, d->name,
+				   "refused with ENOSYS: RESOLVE_IN_ROOT is not followed");
+		arch_regs r = *regs;
+		arch_skip_syscall(&r, -ENOSYS);
+		ptrace(PTRACE_SETREGS, th->tid, 0, &r);
+		return;
+	}
 	{
 		struct syscall_desc row = *d;
 		/* RESOLVE_NO_SYMLINKS also refuses a final link, as O_NOFOLLOW does. */

@@ -14,7 +14,10 @@ check(p.returncode == 0 and int(p.stdout) == ncpu, f"nproc under ptvfs says {p.s
 p, _ = run(["python3", "-c", "import os; print(len(os.sched_getaffinity(0)))"])
 check(int(p.stdout) == ncpu, f"os.sched_getaffinity under ptvfs: {p.stdout!r}, natively {ncpu}")
 p, _ = run([prog("cpu_spin"), "100"])
-check(p.stdout.split()[-1] == str(ncpu).encode(), f"a single busy process sees all CPUs: {p.stdout!r}")
+fields = p.stdout.split()
+check(fields[3] == str(ncpu).encode(), f"a single busy process sees all CPUs: {p.stdout!r}")
+if ncpu >= 2:
+    check(fields[5] == b"1", f"a single busy process is kept on ptvfs's CPU (cheap stops): {p.stdout!r}")
 
 # A process that places itself is left alone.
 p, _ = run(["taskset", "-c", "0", "nproc"])
@@ -24,11 +27,11 @@ if ncpu >= 2:
     # Two busy processes at once: in the last third of their run they must use two CPUs.
     spin = prog("cpu_spin")
     p, _ = run(["sh", "-c", f"{spin} 900 & {spin} 900; wait"])
-    masks = [int(line.split()[1]) for line in p.stdout.decode().splitlines()]
-    check(len(masks) == 2, f"both busy processes ran: {p.stdout!r}")
-    union = masks[0] | masks[1]
-    check(bin(union).count("1") >= 2,
-          f"two busy processes under ptvfs ran on two CPUs (masks {masks}): parallelism is kept")
+    lines = [line.split() for line in p.stdout.decode().splitlines()]
+    check(len(lines) == 2, f"both busy processes ran: {p.stdout!r}")
+    # What the kernel lets them use at the end, not where a loaded machine happened to run them.
+    check(all(int(f[5]) == ncpu for f in lines),
+          f"two busy processes under ptvfs may both use every CPU: parallelism is kept: {p.stdout!r}")
 else:
     print("one CPU: the parallel case is not checked")
 done()

@@ -138,8 +138,6 @@ static int resolve_fd(struct thread *th, int fd, struct resolution *res)
 		return res->error = (int)n;
 	if (res->path[0] != '/')
 		return res->error = -ENOENT;
-	if (n > 10 && strcmp(res->path + n - 10, " (deleted)") == 0)
-		return res->error = -ENOENT;
 	res->type = lstat(res->path, &st) == 0 ? (int)(st.st_mode & S_IFMT) : S_IFREG;
 	return 0;
 }
@@ -174,9 +172,8 @@ static int resolve_at(struct tracer *t, struct thread *th, int dirfd, const char
 		} else {
 			ssize_t n = tracee_fd_path(th->tid, dirfd, base_buf, sizeof(base_buf));
 			err = n < 0 ? (int)n : 0;
-			/* A deleted directory ("/x (deleted)") has no path to resolve below. */
-			if (n >= 0 && base_buf[0] == '/' &&
-			    !(n > 10 && strcmp(base_buf + n - 10, " (deleted)") == 0))
+			/* A removed directory (n == -ENOENT) has no path to resolve below. */
+			if (n >= 0 && base_buf[0] == '/')
 				base = base_buf;
 		}
 		if (!base) {

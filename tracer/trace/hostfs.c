@@ -67,13 +67,6 @@ static const char *host_path(const struct host_resolver *hr, const char *path, c
 	return path;
 }
 
-/* Whether a magic link's target is a file's path, to be followed. */
-static bool is_followable_target(const char *target, ssize_t len)
-{
-	return len > 0 && target[0] == '/' &&
-	       !(len > 10 && strcmp(target + len - 10, " (deleted)") == 0);
-}
-
 struct lookup_entry {
 	int type;     /* S_IFDIR or S_IFLNK */
 	char *target; /* of a link, once read */
@@ -130,16 +123,16 @@ static int host_lookup(void *ctx, const char *path)
 	if (is_proc(path)) {
 		char buf[PATH_MAX], target[PATH_MAX];
 		const char *host = host_path(hr, path, buf, sizeof(buf));
+		bool deleted;
 		ssize_t n;
 
 		if (lstat(host, &st) < 0)
 			return -errno;
 		if (!S_ISLNK(st.st_mode) || !is_below_proc_entry(host))
 			return st.st_mode & S_IFMT;
-		n = readlink(host, target, sizeof(target) - 1);
-		if (n >= 0)
-			target[n] = '\0';
-		return is_followable_target(target, n) ? S_IFLNK : RESOLVE_TYPE_OPAQUE;
+		/* Followed when it names a file by its path: not a pipe, nor a removed file. */
+		n = magic_link_read(host, target, sizeof(target), &deleted);
+		return n > 0 && target[0] == '/' && !deleted ? S_IFLNK : RESOLVE_TYPE_OPAQUE;
 	}
 	e = cache_find(hr->tracer, path);
 	if (e)

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -64,17 +65,44 @@ ssize_t tracee_read_string(pid_t tid, unsigned long addr, char *buf, size_t size
 	return -ENAMETOOLONG;
 }
 
-ssize_t tracee_fd_path(pid_t tid, int fd, char *buf, size_t size)
+ssize_t magic_link_read(const char *link, char *buf, size_t size, bool *deleted)
 {
-	char link[64];
-	ssize_t n;
+	static const char suffix[] = " (deleted)";
+	const size_t suffix_len = sizeof(suffix) - 1;
+	struct stat st;
+	ssize_t n = readlink(link, buf, size - 1);
 
-	snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)tid, fd);
-	n = readlink(link, buf, size - 1);
+	*deleted = false;
 	if (n < 0)
 		return -errno;
 	buf[n] = '\0';
+	/* A live file may be named so too: only a removed one has no links left. */
+	if ((size_t)n > suffix_len && strcmp(buf + n - suffix_len, suffix) == 0 &&
+	    stat(link, &st) == 0 && st.st_nlink == 0) {
+		*deleted = true;
+		n -= suffix_len;
+		buf[n] = '\0';
+	}
 	return n;
+}
+
+ssize_t proc_link(pid_t tid, const char *name, char *buf, size_t size, bool *deleted)
+{
+	char link[64];
+
+	snprintf(link, sizeof(link), "/proc/%d/%s", (int)tid, name);
+	return magic_link_read(link, buf, size, deleted);
+}
+
+ssize_t tracee_fd_path(pid_t tid, int fd, char *buf, size_t size)
+{
+	char name[32];
+	bool deleted;
+	ssize_t n;
+
+	snprintf(name, sizeof(name), "fd/%d", fd);
+	n = proc_link(tid, name, buf, size, &deleted);
+	return n >= 0 && deleted ? -ENOENT : n;
 }
 
 char *proc_read_file(pid_t tid, const char *name, size_t *len)

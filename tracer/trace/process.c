@@ -35,16 +35,19 @@ static void read_status_ids(pid_t tid, pid_t *tgid, pid_t *ppid)
 		*ppid = (pid_t)strtol(p + 6, NULL, 10);
 }
 
-static char *read_link_of(pid_t tid, const char *name)
+/* /proc/TID/NAME's target (a removed one without the kernel's suffix), or NULL with errno set. */
+static char *read_link_of(pid_t tid, const char *name, bool *deleted)
 {
-	char link[64], buf[PATH_MAX];
-	ssize_t n;
+	char buf[PATH_MAX];
+	bool gone;
+	ssize_t n = proc_link(tid, name, buf, sizeof(buf), &gone);
 
-	snprintf(link, sizeof(link), "/proc/%d/%s", (int)tid, name);
-	n = readlink(link, buf, sizeof(buf) - 1);
-	if (n < 0)
+	if (deleted)
+		*deleted = gone;
+	if (n < 0) {
+		errno = (int)-n;
 		return NULL;
-	buf[n] = '\0';
+	}
 	return xstrdup(buf);
 }
 
@@ -70,7 +73,7 @@ struct thread *thread_attach(struct tracer *t, pid_t tid)
 	{
 		struct thread *parent = ppid > 0 ? thread_find(t, ppid) : NULL;
 		const struct report_process *pp = parent ? parent->proc : NULL;
-		autofree char *cwd = read_link_of(tid, "cwd");
+		autofree char *cwd = read_link_of(tid, "cwd", NULL);
 
 		th->proc = report_add_process(t->report, th->tgid, ppid, pp ? pp->exe : NULL,
 					      pp ? pp->argv : NULL, cwd);
@@ -88,12 +91,14 @@ void thread_forget(struct tracer *t, struct thread *th)
 
 const char *thread_cwd(struct tracer *t, struct thread *th)
 {
+	bool deleted;
+
 	if (th->cwd && th->cwd_generation == t->cwd_generation)
 		return th->cwd;
 	free(th->cwd);
-	th->cwd = read_link_of(th->tid, "cwd");
+	th->cwd = read_link_of(th->tid, "cwd", &deleted);
 	th->cwd_error = th->cwd ? 0 : -errno;
-	if (th->cwd && (th->cwd[0] != '/' || strstr(th->cwd, " (deleted)"))) {
+	if (th->cwd && (th->cwd[0] != '/' || deleted)) {
 		/* Removed: nothing below it can be found. */
 		free(th->cwd);
 		th->cwd = NULL;
@@ -112,8 +117,8 @@ void thread_exec(struct tracer *t, struct thread *th)
 {
 	size_t len;
 	autofree char *cmdline = proc_read_file(th->tid, "cmdline", &len);
-	autofree char *exe = read_link_of(th->tid, "exe");
-	autofree char *cwd = read_link_of(th->tid, "cwd");
+	autofree char *exe = read_link_of(th->tid, "exe", NULL);
+	autofree char *cwd = read_link_of(th->tid, "cwd", NULL);
 	char **argv = cmdline ? argv_from_cmdline(cmdline, len) : NULL;
 	struct report_process *p = th->proc;
 

@@ -87,7 +87,15 @@ ssize_t tracee_read_string(pid_t tid, unsigned long addr, char *buf, size_t size
 int tracee_read(pid_t tid, unsigned long addr, void *buf, size_t len);
 /* Write LEN bytes at ADDR of TID. Returns 0 or -errno. */
 int tracee_write(pid_t tid, unsigned long addr, const void *buf, size_t len);
-/* The path an open descriptor FD of TID names (absolute, or e.g. "pipe:[1]"). */
+/*
+ * The target of a magic link such as /proc/PID/cwd into BUF: its length or
+ * -errno. *DELETED tells whether it names a removed file (the kernel's
+ * " (deleted)" suffix is then stripped; a live name that ends so is kept).
+ */
+ssize_t magic_link_read(const char *link, char *buf, size_t size, bool *deleted);
+/* The same for /proc/TID/NAME (NAME: "cwd", "exe", "fd/3", ...). */
+ssize_t proc_link(pid_t tid, const char *name, char *buf, size_t size, bool *deleted);
+/* The path an open descriptor FD of TID names (absolute, or e.g. "pipe:[1]"); -ENOENT if removed. */
 ssize_t tracee_fd_path(pid_t tid, int fd, char *buf, size_t size);
 /* Read a whole small /proc file of TID (e.g. "cmdline") into a malloc'd buffer. */
 char *proc_read_file(pid_t tid, const char *name, size_t *len);

@@ -1,0 +1,758 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The layer table: precedence of declarations, virtual directories, --hide,
+ * --symlink, --tmpfs, read-only layers, --root and --hermetic with the
+ * host's /dev, /proc and /sys, manifests (format and every broken line),
+ * listings, the sealed image's independence of where it lies, and a
+ * manifest of 100,000 inputs. Host sources live in a temporary directory.
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ptvfs/util.h"
+#include "ptvfs/view.h"
+
+/* The host tree: T (its realpath) holds the sources of every test. */
+static char T[PATH_MAX];
+
+static const char *const tree_files[] = {
+    "src/a.c",	"src/b.h",  "src/sub/c.h",	 "src/a#b",	  "lib/x.so",
+    "lib/y.so", "file.txt", "root/usr/bin/tool", "root/etc/conf", "tmpdir/.keep",
+};
+
+/* T/REL, in one of a few rotating buffers. */
+static const char *tp(const char *rel)
+{
+	static char bufs[8][PATH_MAX];
+	static int next;
+	char *b = bufs[next++ % 8];
+
+	size_t n = strlen(T);
+
+	memcpy(b, T, n);
+	b[n] = '/';
+	memcpy(b + n + 1, rel, strlen(rel) + 1);
+	return b;
+}
+
+static void make_parents(const char *path)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	for (char *s = dir + strlen(T) + 1; (s = strchr(s, '/')); s++) {
+		*s = '\0';
+		mkdir(dir, 0755);
+		*s = '/';
+	}
+}
+
+static void touch(const char *path)
+{
+	int fd;
+
+	make_parents(path);
+	fd = open(path, O_WRONLY | O_CREAT, 0644);
+	cr_assert_geq(fd, 0, "create %s", path);
+	close(fd);
+}
+
+static void make_tree(void)
+{
+	char tmpl[] = "/tmp/ptvfs-view-XXXXXX";
+
+	cr_assert_not_null(mkdtemp(tmpl));
+	cr_assert_not_null(realpath(tmpl, T));
+	for (size_t i = 0; i < sizeof(tree_files) / sizeof(tree_files[0]); i++)
+		touch(tp(tree_files[i]));
+	cr_assert_eq(symlink("src", tp("link")), 0);
+	cr_assert_eq(symlink("lib/x.so", tp("xlink")), 0);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void remove_tree(void)
+{
+	if (T[0])
+		nftw(T, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(view, .init = make_tree, .fini = remove_tree);
+
+/* A manifest holding LEN bytes of DATA, in T: its path. */
+static const char *write_manifest_n(const char *name, const char *data, size_t len)
+{
+	const char *path = tp(name);
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(data, 1, len, f), len);
+	fclose(f);
+	return path;
+}
+
+static const char *write_manifest(const char *data)
+{
+	return write_manifest_n("inputs.txt", data, strlen(data));
+}
+
+static void add_ok(struct view *v, enum layer_kind kind, const char *src, const char *dest)
+{
+	char *err = NULL;
+	int ret = view_add(v, kind, src, dest, "--opt", &err);
+
+	cr_assert_eq(ret, 0, "view_add %s %s: %d %s", src ? src : "-", dest, ret, err ? err : "");
+	free(err);
+}
+
+static void seal_ok(struct view *v)
+{
+	char *err = NULL;
+
+	cr_assert_eq(view_seal(v, &err), 0, "view_seal: %s", err ? err : "");
+}
+
+static struct view_target look(const struct view *v, const char *path)
+{
+	struct view_target t;
+
+	cr_assert_eq(view_lookup(v, path, &t), 0, "view_lookup %s", path);
+	return t;
+}
+
+/* Expectations: HOST with a leading "T/" is below the tree. */
+struct expect {
+	const char *path;
+	enum view_node_kind kind;
+	const char *host;
+	bool read_only;
+	enum layer_kind layer;
+	int layer_index; /* -1: not checked */
+};
+
+static void check_row(const struct view *v, const struct expect *e)
+{
+	const char *path = strncmp(e->path, "T/", 2) == 0 ? tp(e->path + 2) : e->path;
+	struct view_target t = look(v, path);
+
+	cr_assert_eq(t.kind, e->kind, "%s: kind %d, want %d", path, t.kind, e->kind);
+	if (e->host) {
+		const char *want = strncmp(e->host, "T/", 2) == 0 ? tp(e->host + 2) : e->host;
+
+		cr_assert_str_eq(t.host, want, "%s", path);
+	}
+	if (e->kind == VIEW_ABSENT)
+		return;
+	cr_assert_eq(t.read_only, e->read_only, "%s: read_only", path);
+	cr_assert_eq(t.layer, e->layer, "%s: layer %d, want %d", path, t.layer, e->layer);
+	if (e->layer_index >= 0)
+		cr_assert_eq(t.layer_index, (uint32_t)e->layer_index, "%s: layer_index %u", path,
+			     t.layer_index);
+}
+
+/* Criterion runs each parameter in another process: the parameter is a row's index. */
+static size_t *row_indexes(size_t n)
+{
+	size_t *idx = cr_malloc(n * sizeof(*idx));
+
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	return idx;
+}
+
+static void free_row_indexes(struct criterion_test_params *params)
+{
+	cr_free(params->params);
+}
+
+#define ROWS(table)                                                                                \
+	cr_make_param_array(size_t, row_indexes(sizeof(table) / sizeof((table)[0])),               \
+			    sizeof(table) / sizeof((table)[0]), free_row_indexes)
+
+/* Precedence, --hide, --symlink, --tmpfs and read-only layers over the host's "/". */
+
+static struct view *precedence_view(void)
+{
+	struct view *v = view_new();
+
+	add_ok(v, LAYER_BIND, tp("src"), "/w");		      /* 1 */
+	add_ok(v, LAYER_RO_BIND, tp("lib"), "/w/lib");	      /* 2 */
+	add_ok(v, LAYER_HIDE, NULL, "/w/secret");	      /* 3 */
+	add_ok(v, LAYER_SYMLINK, "../target/path", "/w/ln");  /* 4 */
+	add_ok(v, LAYER_BIND, tp("src"), "/same");	      /* 5 */
+	add_ok(v, LAYER_RO_BIND, tp("lib"), "/same/");	      /* 6: the same DEST, later */
+	add_ok(v, LAYER_TMPFS, tp("tmpdir"), "/scratch");     /* 7 */
+	add_ok(v, LAYER_OVERLAY, tp("src"), "//ov/./x/../y"); /* 8: "/ov/y" */
+	add_ok(v, LAYER_HIDE, NULL, "/usr/share");	      /* 9 */
+	add_ok(v, LAYER_BIND, tp("link"), "/via-link");	      /* 10: binds what it points to */
+	seal_ok(v);
+	return v;
+}
+
+static const struct expect precedence_rows[] = {
+    {"/", VIEW_HOST, "/", false, LAYER_BASE_HOST, 0},
+    {"/usr/include", VIEW_HOST, "/usr/include", false, LAYER_BASE_HOST, 0},
+    {"/w", VIEW_HOST, "T/src", false, LAYER_BIND, 1},
+    {"/w/a.c", VIEW_HOST, "T/src/a.c", false, LAYER_BIND, 1},
+    {"/w/sub/c.h", VIEW_HOST, "T/src/sub/c.h", false, LAYER_BIND, 1},
+    /* The deepest DEST decides. */
+    {"/w/lib", VIEW_HOST, "T/lib", true, LAYER_RO_BIND, 2},
+    {"/w/lib/x.so", VIEW_HOST, "T/lib/x.so", true, LAYER_RO_BIND, 2},
+    {"/w/libx", VIEW_HOST, "T/src/libx", false, LAYER_BIND, 1},
+    {"/w/secret", VIEW_ABSENT, NULL, false, 0, -1},
+    {"/w/secret/deep/er", VIEW_ABSENT, NULL, false, 0, -1},
+    {"/w/secrets", VIEW_HOST, "T/src/secrets", false, LAYER_BIND, 1},
+    {"/w/ln", VIEW_SYMLINK, "../target/path", false, LAYER_SYMLINK, 4},
+    {"/w/ln/below", VIEW_ABSENT, NULL, false, 0, -1},
+    /* For the same DEST the later declaration wins. */
+    {"/same", VIEW_HOST, "T/lib", true, LAYER_RO_BIND, 6},
+    {"/same/x.so", VIEW_HOST, "T/lib/x.so", true, LAYER_RO_BIND, 6},
+    {"/scratch", VIEW_HOST, "T/tmpdir", false, LAYER_TMPFS, 7},
+    {"/scratch/new", VIEW_HOST, "T/tmpdir/new", false, LAYER_TMPFS, 7},
+    {"/ov/y/a.c", VIEW_HOST, "T/src/a.c", false, LAYER_OVERLAY, 8},
+    {"/ov", VIEW_VIRTUAL_DIR, NULL, true, LAYER_BASE_HOST, 0},
+    {"/ov/x", VIEW_ABSENT, NULL, false, 0, -1},
+    {"/usr/share/doc", VIEW_ABSENT, NULL, false, 0, -1},
+    {"/usr/lib", VIEW_HOST, "/usr/lib", false, LAYER_BASE_HOST, 0},
+    {"/via-link/a.c", VIEW_HOST, "T/src/a.c", false, LAYER_BIND, 10},
+};
+
+ParameterizedTestParameters(view, precedence)
+{
+	return ROWS(precedence_rows);
+}
+
+ParameterizedTest(size_t *row, view, precedence)
+{
+	struct view *v = precedence_view();
+
+	check_row(v, &precedence_rows[*row]);
+	view_free(v);
+}
+
+/* Virtual directories, and what --hermetic leaves out. */
+
+static struct view *hermetic_view(void)
+{
+	struct view *v = view_new();
+
+	view_set_hermetic(v);
+	add_ok(v, LAYER_RO_BIND, tp("src"), "/opt/proj/src");
+	add_ok(v, LAYER_BIND, tp("lib"), "/opt/lib");
+	add_ok(v, LAYER_SYMLINK, "proj/src", "/opt/cur");
+	add_ok(v, LAYER_HIDE, NULL, "/opt/lib/y.so");
+	seal_ok(v);
+	return v;
+}
+
+static const struct expect hermetic_rows[] = {
+    {"/", VIEW_VIRTUAL_DIR, NULL, true, LAYER_BASE_EMPTY, 0},
+    {"/opt", VIEW_VIRTUAL_DIR, NULL, true, LAYER_BASE_EMPTY, 0},
+    {"/opt/proj", VIEW_VIRTUAL_DIR, NULL, true, LAYER_BASE_EMPTY, 0},
+    {"/opt/proj/src/a.c", VIEW_HOST, "T/src/a.c", true, LAYER_RO_BIND, 4},
+    {"/opt/lib/x.so", VIEW_HOST, "T/lib/x.so", false, LAYER_BIND, 5},
+    {"/opt/lib/y.so", VIEW_ABSENT, NULL, false, 0, -1},
+    {"/opt/cur", VIEW_SYMLINK, "proj/src", false, LAYER_SYMLINK, 6},
+    /* Undeclared: absent, also below a virtual directory. */
+    {"/usr", VIEW_ABSENT, NULL, false, 0, -1},
+    {"/etc/passwd", VIEW_ABSENT, NULL, false, 0, -1},
+    {"/opt/other", VIEW_ABSENT, NULL, false, 0, -1},
+    {"/opt/proj/other/deeper", VIEW_ABSENT, NULL, false, 0, -1},
+    /* The host's /dev, /proc and /sys stay. */
+    {"/dev/null", VIEW_HOST, "/dev/null", false, LAYER_BIND, 1},
+    {"/proc/self", VIEW_HOST, "/proc/self", false, LAYER_BIND, 2},
+    {"/sys", VIEW_HOST, "/sys", false, LAYER_BIND, 3},
+};
+
+ParameterizedTestParameters(view, hermetic)
+{
+	return ROWS(hermetic_rows);
+}
+
+ParameterizedTest(size_t *row, view, hermetic)
+{
+	struct view *v = hermetic_view();
+
+	check_row(v, &hermetic_rows[*row]);
+	view_free(v);
+}
+
+/* Listings */
+
+struct listing {
+	char text[4096];
+};
+
+static void add_name(void *ctx, const char *name, enum view_node_kind kind)
+{
+	struct listing *l = ctx;
+	static const char kinds[] = {'-', 'h', 'v', 'l'};
+
+	snprintf(l->text + strlen(l->text), sizeof(l->text) - strlen(l->text), "%s%s:%c",
+		 l->text[0] ? " " : "", name, kinds[kind]);
+}
+
+static const char *list(const struct view *v, const char *dir)
+{
+	static struct listing l;
+
+	l.text[0] = '\0';
+	view_list_extra(v, dir, add_name, &l);
+	return l.text;
+}
+
+Test(view, virtual_directories_list_exactly_their_children)
+{
+	struct view *v = hermetic_view();
+
+	cr_assert_str_eq(list(v, "/"), "dev:h opt:v proc:h sys:h");
+	cr_assert_str_eq(list(v, "/opt"), "cur:l lib:h proj:v");
+	cr_assert_str_eq(list(v, "/opt/proj"), "src:h");
+	/* A bind point lists its host directory; the hidden name goes. */
+	cr_assert_str_eq(list(v, "/opt/lib"), "");
+	cr_assert(view_keeps_host_entry(v, "/opt/lib", "x.so"));
+	cr_assert_not(view_keeps_host_entry(v, "/opt/lib", "y.so"));
+	/* Names of a virtual directory come from the view only. */
+	cr_assert_not(view_keeps_host_entry(v, "/", "usr"));
+	cr_assert_not(view_keeps_host_entry(v, "/opt", "proj"));
+	cr_assert_str_eq(list(v, "/usr"), "");
+	cr_assert_str_eq(list(v, "/opt/cur"), "");
+	view_free(v);
+}
+
+Test(view, listing_is_in_byte_order_and_drops_hidden_names)
+{
+	struct view *v = view_new();
+	static const char *const names[] = {"b", "a", "B", "a-b", "a.b", "\xc3\xa4", "a0", "Z"};
+
+	view_set_hermetic(v);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char dest[64];
+
+		snprintf(dest, sizeof(dest), "/d/%s", names[i]);
+		add_ok(v, LAYER_RO_BIND, tp("file.txt"), dest);
+	}
+	add_ok(v, LAYER_HIDE, NULL, "/d/hidden");
+	add_ok(v, LAYER_BIND, tp("src"), "/d/a/deep/er");
+	seal_ok(v);
+	cr_assert_str_eq(list(v, "/d"), "B:h Z:h a:h a-b:h a.b:h a0:h b:h \xc3\xa4:h");
+	cr_assert_str_eq(list(v, "/d/a"), "deep:v");
+	cr_assert_not(view_keeps_host_entry(v, "/d", "hidden"));
+	view_free(v);
+}
+
+Test(view, declarations_over_the_host_list_beside_its_entries)
+{
+	struct view *v = view_new();
+	char dest[PATH_MAX], missing[PATH_MAX];
+
+	strcpy(dest, tp("lib/newdir"));
+	add_ok(v, LAYER_BIND, tp("src"), dest);
+	strcpy(missing, tp("not/there"));
+	add_ok(v, LAYER_RO_BIND, tp("file.txt"), missing);
+	add_ok(v, LAYER_HIDE, NULL, tp("lib/y.so"));
+	seal_ok(v);
+	/* T/lib exists on the host: not virtual, and writable through the base. */
+	check_row(v, &(struct expect){"T/lib", VIEW_HOST, "T/lib", false, LAYER_BASE_HOST, 0});
+	cr_assert_str_eq(list(v, tp("lib")), "newdir:h");
+	cr_assert(view_keeps_host_entry(v, tp("lib"), "x.so"));
+	cr_assert_not(view_keeps_host_entry(v, tp("lib"), "newdir"));
+	cr_assert_not(view_keeps_host_entry(v, tp("lib"), "y.so"));
+	/* T/not does not exist on the host: virtual. */
+	check_row(v, &(struct expect){"T/not", VIEW_VIRTUAL_DIR, NULL, true, LAYER_BASE_HOST, 0});
+	/* T lists T/lib (on the way to a declaration) and T/not beside its host entries. */
+	cr_assert_str_eq(list(v, T), "lib:h not:v");
+	cr_assert(view_keeps_host_entry(v, T, "src"));
+	cr_assert_not(view_keeps_host_entry(v, T, "lib"));
+	cr_assert(view_keeps_host_entry(v, "/", "usr"));
+	view_free(v);
+}
+
+/* --root */
+
+static const struct expect root_rows[] = {
+    {"/", VIEW_HOST, "T/root", true, LAYER_BASE_ROOT, 0},
+    {"/usr/bin/tool", VIEW_HOST, "T/root/usr/bin/tool", true, LAYER_BASE_ROOT, 0},
+    {"/etc", VIEW_HOST, "T/root/etc", true, LAYER_BASE_ROOT, 0},
+    {"/dev/null", VIEW_HOST, "/dev/null", false, LAYER_BIND, 1},
+    {"/sys/kernel", VIEW_HOST, "/sys/kernel", false, LAYER_BIND, 3},
+    /* --hide /proc comes after the implicit bind: it wins. */
+    {"/proc", VIEW_ABSENT, NULL, false, 0, -1},
+    {"/proc/self/maps", VIEW_ABSENT, NULL, false, 0, -1},
+    {"/work", VIEW_HOST, "T/src", false, LAYER_BIND, 5},
+    /* /mnt does not exist in the root: a virtual directory. */
+    {"/mnt", VIEW_VIRTUAL_DIR, NULL, true, LAYER_BASE_ROOT, 0},
+    {"/mnt/data", VIEW_HOST, "T/lib", true, LAYER_RO_BIND, 6},
+};
+
+ParameterizedTestParameters(view, root)
+{
+	return ROWS(root_rows);
+}
+
+ParameterizedTest(size_t *row, view, root)
+{
+	struct view *v = view_new();
+	char *err = NULL;
+
+	add_ok(v, LAYER_HIDE, NULL, "/proc");
+	cr_assert_eq(view_set_root(v, tp("root"), &err), 0);
+	add_ok(v, LAYER_BIND, tp("src"), "/work");
+	add_ok(v, LAYER_RO_BIND, tp("lib"), "/mnt/data");
+	seal_ok(v);
+	check_row(v, &root_rows[*row]);
+	if (*row == 0) {
+		cr_assert_str_eq(list(v, "/"), "dev:h mnt:v sys:h work:h");
+		cr_assert(view_keeps_host_entry(v, "/", "usr"));
+		cr_assert_not(view_keeps_host_entry(v, "/", "proc"));
+	}
+	view_free(v);
+}
+
+Test(view, root_must_be_a_directory)
+{
+	struct view *v = view_new();
+	char *err = NULL;
+
+	cr_assert_eq(view_set_root(v, tp("nothing"), &err), -ENOENT);
+	cr_assert_not_null(strstr(err, "--root"));
+	cr_assert_not_null(strstr(err, tp("nothing")));
+	free(err);
+	cr_assert_eq(view_set_root(v, tp("file.txt"), &err), -ENOTDIR);
+	free(err);
+	view_free(v);
+}
+
+/* Errors of view_add */
+
+Test(view, declaration_errors)
+{
+	struct view *v = view_new();
+	char *err = NULL, *longer = xmalloc(PATH_MAX + 2);
+
+	cr_assert_eq(view_add(v, LAYER_BIND, tp("src"), "rel/dest", "--bind", &err), -EINVAL);
+	cr_assert_str_eq(err, "--bind rel/dest: the destination must be an absolute path");
+	free(err);
+	cr_assert_eq(view_add(v, LAYER_RO_BIND, tp("missing"), "/x", "--ro-bind", &err), -ENOENT);
+	cr_assert_str_eq(err, xasprintf("--ro-bind %s: No such file or directory", tp("missing")));
+	free(err);
+	memset(longer, 'a', PATH_MAX + 1);
+	longer[0] = '/';
+	longer[PATH_MAX + 1] = '\0';
+	cr_assert_eq(view_add(v, LAYER_HIDE, NULL, longer, "--hide", &err), -ENAMETOOLONG);
+	free(err);
+	cr_assert_eq(view_add(v, LAYER_BIND, NULL, "/x", "--bind", &err), -EINVAL);
+	free(err);
+	/* Inputs: the same DEST from two sources is an error, the same source twice is not. */
+	cr_assert_eq(view_add(v, LAYER_INPUT, tp("src/a.c"), "/in", "--input", &err), 0);
+	cr_assert_eq(view_add(v, LAYER_INPUT, tp("src/a.c"), "/in", "--input", &err), 0);
+	cr_assert_eq(view_add(v, LAYER_INPUT, tp("src/b.h"), "/in", "--input", &err), -EINVAL);
+	cr_assert_str_eq(err, xasprintf("--input: /in declared twice, from %s and %s",
+					tp("src/a.c"), tp("src/b.h")));
+	free(err);
+	/* Other kinds: the later one wins. */
+	cr_assert_eq(view_add(v, LAYER_BIND, tp("lib"), "/b", "--bind", &err), 0);
+	cr_assert_eq(view_add(v, LAYER_BIND, tp("src"), "/b", "--bind", &err), 0);
+	seal_ok(v);
+	cr_assert_str_eq(look(v, "/b").host, tp("src"));
+	cr_assert_eq(view_lookup(v, longer, &(struct view_target){0}), -ENAMETOOLONG);
+	cr_assert_eq(view_add(v, LAYER_HIDE, NULL, "/late", "--hide", &err), -EINVAL);
+	free(err);
+	free(longer);
+	view_free(v);
+}
+
+Test(view, lookups_need_a_sealed_view)
+{
+	struct view *v = view_new();
+	struct view_target t;
+
+	cr_assert_eq(view_lookup(v, "/", &t), -EINVAL);
+	cr_assert_eq(view_image_size(v), 0);
+	view_free(v);
+}
+
+/* Manifests */
+
+Test(view, manifest_lines)
+{
+	struct view *v = view_new();
+	char *err = NULL;
+	const char *m = write_manifest("# a comment\n"
+				       "src/a.c\n"
+				       "\n"
+				       "   # an indented comment\n"
+				       "src/b.h   # after blanks\n"
+				       "/abs/dest\tlib/x.so\n"
+				       "src/a#b\n"
+				       "./src//sub/../sub/c.h\r\n"
+				       "lnk\txlink\n"
+				       "src/a.c\n"
+				       "  \t \n"
+				       "tail\tfile.txt");
+
+	cr_assert_eq(view_add_inputs(v, m, T, &err), 0, "%s", err ? err : "");
+	seal_ok(v);
+	cr_assert_eq(view_input_count(v), 8);
+	cr_assert_str_eq(view_input_line(v, 0), "src/a.c");
+	cr_assert_str_eq(view_input_path(v, 0), tp("src/a.c"));
+	cr_assert_str_eq(view_input_line(v, 1), "src/b.h");
+	cr_assert_str_eq(view_input_line(v, 2), "/abs/dest\tlib/x.so");
+	cr_assert_str_eq(view_input_path(v, 2), "/abs/dest");
+	cr_assert_str_eq(view_input_line(v, 3), "src/a#b");
+	cr_assert_str_eq(view_input_line(v, 4), "./src//sub/../sub/c.h");
+	cr_assert_str_eq(view_input_path(v, 4), tp("src/sub/c.h"));
+	cr_assert_str_eq(view_input_path(v, 5), tp("lnk"));
+	cr_assert_str_eq(view_input_path(v, 6), tp("src/a.c"));
+	cr_assert_str_eq(view_input_path(v, 7), tp("tail"));
+	cr_assert_null(view_input_line(v, 8));
+
+	/* Declared twice from the same source: harmless, the later line's. */
+	check_row(v, &(struct expect){"T/src/a.c", VIEW_HOST, "T/src/a.c", true, LAYER_INPUT, 7});
+	check_row(v, &(struct expect){"T/src/a#b", VIEW_HOST, "T/src/a#b", true, LAYER_INPUT, -1});
+	check_row(v, &(struct expect){"/abs/dest", VIEW_HOST, "T/lib/x.so", true, LAYER_INPUT, -1});
+	check_row(v, &(struct expect){"/abs", VIEW_VIRTUAL_DIR, NULL, true, LAYER_BASE_HOST, 0});
+	/* A source that is a link: what it points to. */
+	check_row(v, &(struct expect){"T/lnk", VIEW_HOST, "T/lib/x.so", true, LAYER_INPUT, -1});
+	check_row(v, &(struct expect){"T/tail", VIEW_HOST, "T/file.txt", true, LAYER_INPUT, -1});
+	/* Beside the inputs, the host as it is. */
+	check_row(v,
+		  &(struct expect){"T/src/zz", VIEW_HOST, "T/src/zz", false, LAYER_BASE_HOST, 0});
+	cr_assert(view_keeps_host_entry(v, tp("src"), "zz"));
+	cr_assert_not(view_keeps_host_entry(v, tp("src"), "a.c"));
+	cr_assert_str_eq(list(v, tp("src")), "a#b:h a.c:h b.h:h sub:h");
+	view_free(v);
+}
+
+Test(view, manifest_without_cwd_uses_the_current_directory)
+{
+	struct view *v = view_new();
+	char *err = NULL;
+	const char *m = write_manifest("src/a.c\n");
+
+	cr_assert_eq(chdir(T), 0);
+	cr_assert_eq(view_add_inputs(v, m, NULL, &err), 0, "%s", err ? err : "");
+	cr_assert_str_eq(view_input_path(v, 0), tp("src/a.c"));
+	view_free(v);
+}
+
+/* Broken manifests: "%M" is the manifest's path, "%T" the tree's. */
+struct broken_case {
+	const char *data;
+	size_t len; /* 0: strlen(data) */
+	int error;
+	const char *message;
+};
+
+static const struct broken_case broken_cases[] = {
+    {"src/a.c\n\tsrc/b.h\n", 0, -EINVAL, "%M:2: the destination is empty"},
+    {"src/a.c\tsrc/a.c\tx\n", 0, -EINVAL,
+     "%M:1: more than one tab (the format is DEST or DEST<TAB>SRC)"},
+    {"# c\nsrc/a.c\0x\n", 12, -EINVAL, "%M:2: a NUL byte in the line"},
+    {"\n\nsrc/a.c\t\n", 0, -EINVAL, "%M:3: the source after the tab is empty"},
+    {"src/missing.c\n", 0, -ENOENT, "%M:1: src/missing.c: No such file or directory"},
+    {"src/a.c\nd\tlib/none\n", 0, -ENOENT, "%M:2: lib/none: No such file or directory"},
+    {"src/a.c/x\n", 0, -ENOTDIR, "%M:1: src/a.c/x: Not a directory"},
+    {"d\tsrc/a.c\nd\tsrc/a.c\nd\tlib/x.so\n", 0, -EINVAL,
+     "%M:3: %T/d declared twice, from %T/src/a.c and %T/lib/x.so"},
+    /* The first broken line is the one named, whatever is wrong with it. */
+    {"src/gone\n\tsrc/a.c\n", 0, -ENOENT, "%M:1: src/gone: No such file or directory"},
+    {"\tsrc/a.c\nsrc/gone\n", 0, -EINVAL, "%M:1: the destination is empty"},
+    {"../x/../../../../missing/..\n", 0, -ENOENT,
+     "%M:1: ../x/../../../../missing/..: No such file or directory"},
+    {NULL, 0, -EINVAL, "%M:2: the path is too long"}, /* made below */
+};
+
+static const char *expand(const char *fmt, const char *manifest)
+{
+	static char out[PATH_MAX * 4];
+	size_t n = 0;
+
+	for (const char *s = fmt; *s; s++) {
+		const char *sub = NULL;
+
+		if (s[0] == '%' && s[1] == 'M')
+			sub = manifest;
+		else if (s[0] == '%' && s[1] == 'T')
+			sub = T;
+		if (sub) {
+			n += snprintf(out + n, sizeof(out) - n, "%s", sub);
+			s++;
+		} else {
+			out[n++] = *s;
+		}
+	}
+	out[n] = '\0';
+	return out;
+}
+
+ParameterizedTestParameters(view, broken_manifest)
+{
+	return ROWS(broken_cases);
+}
+
+ParameterizedTest(size_t *row, view, broken_manifest)
+{
+	const struct broken_case *c = &broken_cases[*row];
+	struct view *v = view_new();
+	char *err = NULL, *data;
+	const char *m;
+
+	if (c->data) {
+		m = write_manifest_n("broken.txt", c->data, c->len ? c->len : strlen(c->data));
+	} else {
+		data = xmalloc(PATH_MAX + 16);
+		strcpy(data, "src/a.c\n");
+		memset(data + 8, 'n', PATH_MAX);
+		strcpy(data + 8 + PATH_MAX, "\n");
+		m = write_manifest_n("broken.txt", data, strlen(data));
+		free(data);
+	}
+	cr_assert_eq(view_add_inputs(v, m, T, &err), c->error, "row %zu: %s", *row, err ? err : "");
+	cr_assert_str_eq(err, expand(c->message, m));
+	free(err);
+	view_free(v);
+}
+
+Test(view, unreadable_manifest)
+{
+	struct view *v = view_new();
+	char *err = NULL;
+
+	cr_assert_eq(view_add_inputs(v, tp("no-such-manifest"), T, &err), -ENOENT);
+	cr_assert_str_eq(
+	    err, xasprintf("--inputs %s: No such file or directory", tp("no-such-manifest")));
+	free(err);
+	view_free(v);
+}
+
+/* Many sources in one directory: checked by reading it once; links and missing ones found. */
+Test(view, manifest_of_a_large_directory)
+{
+	struct strbuf sb = {0};
+	struct view *v = view_new();
+	char *err = NULL;
+	const char *m;
+
+	for (int i = 0; i < 300; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "big/f%03d", i);
+		if (i % 50 == 7) {
+			make_parents(tp(name));
+			cr_assert_eq(symlink("../lib/y.so", tp(name)), 0);
+		} else {
+			touch(tp(name));
+		}
+		strbuf_addf(&sb, "%s\n", name);
+	}
+	m = write_manifest(sb.buf);
+	cr_assert_eq(view_add_inputs(v, m, T, &err), 0, "%s", err ? err : "");
+	seal_ok(v);
+	cr_assert_eq(view_input_count(v), 300);
+	cr_assert_str_eq(look(v, tp("big/f007")).host, tp("lib/y.so"));
+	cr_assert_str_eq(look(v, tp("big/f008")).host, tp("big/f008"));
+	view_free(v);
+
+	/* One missing among them: its line. */
+	v = view_new();
+	strbuf_addstr(&sb, "big/f999\n");
+	for (int i = 0; i < 20; i++)
+		strbuf_addf(&sb, "big/f%03d\n", i);
+	m = write_manifest(sb.buf);
+	cr_assert_eq(view_add_inputs(v, m, T, &err), -ENOENT);
+	cr_assert_str_eq(err, xasprintf("%s:301: big/f999: No such file or directory", m));
+	free(err);
+	strbuf_release(&sb);
+	view_free(v);
+}
+
+/* The image holds no pointer: a copy of it is the same view. */
+Test(view, image_copy_is_the_same_view)
+{
+	struct view *v = precedence_view();
+	size_t size = view_image_size(v);
+	void *copy = xmalloc(size + 64);
+	struct view *c;
+
+	/* Another place, another alignment of 8. */
+	memcpy((char *)copy + 8, view_image(v), size);
+	view_free(v);
+	c = view_from_image((char *)copy + 8, size);
+	cr_assert_not_null(c);
+	for (size_t i = 0; i < sizeof(precedence_rows) / sizeof(precedence_rows[0]); i++)
+		check_row(c, &precedence_rows[i]);
+	cr_assert_str_eq(list(c, "/w"), "lib:h ln:l");
+	cr_assert_eq(view_input_count(c), 0);
+	view_free(c);
+	cr_assert_null(view_from_image((char *)copy + 8, size - 1));
+	memset((char *)copy + 8, 0, 16);
+	cr_assert_null(view_from_image((char *)copy + 8, size));
+	free(copy);
+}
+
+/* 100,000 inputs: all declared, looked up and listed (the time is bench/view_setup.c's). */
+Test(view, manifest_of_100000_inputs)
+{
+	struct strbuf sb = {0};
+	struct view *v = view_new();
+	char *err = NULL;
+	const char *m;
+
+	for (int d = 0; d < 20; d++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "srcs/s%02d", d);
+		touch(tp(name));
+	}
+	for (int i = 0; i < 100000; i++)
+		strbuf_addf(&sb, "out/d%04d/f%05d.o\tsrcs/s%02d\n", i % 3000, i, i % 20);
+	m = write_manifest(sb.buf);
+	strbuf_release(&sb);
+	cr_assert_eq(view_add_inputs(v, m, T, &err), 0, "%s", err ? err : "");
+	seal_ok(v);
+	cr_assert_eq(view_input_count(v), 100000);
+	cr_assert_str_eq(view_input_line(v, 99999), "out/d0999/f99999.o\tsrcs/s19");
+	for (int i = 0; i < 100000; i += 997) {
+		char path[64], want[64];
+		struct view_target t;
+
+		snprintf(path, sizeof(path), "out/d%04d/f%05d.o", i % 3000, i);
+		snprintf(want, sizeof(want), "srcs/s%02d", i % 20);
+		t = look(v, tp(path));
+		cr_assert_eq(t.kind, VIEW_HOST);
+		cr_assert_str_eq(t.host, tp(want));
+		cr_assert(t.read_only);
+		cr_assert_eq(t.layer_index, (uint32_t)i + 1);
+	}
+	check_row(
+	    v, &(struct expect){"T/out/d0001", VIEW_VIRTUAL_DIR, NULL, true, LAYER_BASE_HOST, 0});
+	check_row(v, &(struct expect){"T/out/d0001/nope", VIEW_ABSENT, NULL, false, 0, -1});
+	/* d0007 holds f00007, f03007, ... f99007: 34 names in order. */
+	{
+		const char *l = list(v, tp("out/d0007"));
+		int n = 0;
+
+		for (const char *s = l; (s = strchr(s, ':')); s++)
+			n++;
+		cr_assert_eq(n, 34, "%s", l);
+		cr_assert_eq(strncmp(l, "f00007.o:h f03007.o:h", 21), 0, "%s", l);
+	}
+	cr_assert_gt(view_image_size(v), 100000 * 40);
+	view_free(v);
+}

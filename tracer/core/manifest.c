@@ -1,0 +1,561 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Manifests (--inputs FILE): one declared input per line, read into the
+ * layer table as LAYER_INPUT declarations. The format is in view.h.
+ *
+ * A manifest can hold a hundred thousand lines, and a system call that
+ * looks a path up costs a microsecond here, so a line costs at most one,
+ * and not one each where a directory holds many of them:
+ * - the file is read whole and its lines parsed in place (no allocation
+ *   of their own), their DESTs made nodes of the view;
+ * - the sources are grouped by host directory, and checked: with one
+ *   readlinkat each (which tells a link, another file, and a missing one
+ *   apart in one call), or, for a directory with many of them, by reading
+ *   the directory once (getdents64: names, and whether each is a link);
+ *   the directories are shared out to a few threads;
+ * - then the lines are declared in order, so that an error is the first
+ *   broken line's.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ptvfs/resolve.h"
+#include "ptvfs/util.h"
+#include "ptvfs/view.h"
+#include "view_priv.h"
+
+/* Read the whole file at PATH into *DATA (NUL-terminated) and *LEN. Returns 0 or -errno. */
+static int read_whole(const char *path, char **data, size_t *len)
+{
+	autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct strbuf sb = {0};
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	strbuf_grow(&sb, S_ISREG(st.st_mode) ? st.st_size + 1 : 4096);
+	for (;;) {
+		ssize_t n;
+
+		strbuf_grow(&sb, 4096);
+		n = read(fd, sb.buf + sb.len, sb.cap - sb.len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int ret = -errno;
+
+			strbuf_release(&sb);
+			return ret;
+		}
+		if (n == 0)
+			break;
+		sb.len += n;
+	}
+	sb.buf[sb.len] = '\0';
+	*data = sb.buf;
+	*len = sb.len;
+	return 0;
+}
+
+/* Whether the path P has a ".." component. */
+static bool has_dotdot(const char *p)
+{
+	for (const char *s = strstr(p, ".."); s; s = strstr(s + 1, ".."))
+		if ((s == p || s[-1] == '/') && (s[2] == '\0' || s[2] == '/'))
+			return true;
+	return false;
+}
+
+struct line_error {
+	const char *file;
+	size_t line;
+	char **err;
+};
+
+__attribute__((format(printf, 3, 4))) static int line_err(const struct line_error *where, int ret,
+							  const char *fmt, ...)
+{
+	autofree char *what = NULL;
+	va_list ap;
+
+	if (!where->err)
+		return ret;
+	va_start(ap, fmt);
+	if (vasprintf(&what, fmt, ap) < 0)
+		what = NULL;
+	va_end(ap);
+	*where->err = xasprintf("%s:%zu: %s", where->file, where->line, what ? what : "");
+	return ret;
+}
+
+/* The part of LINE (LEN bytes) before a comment: its length, with the blanks before it cut. */
+static size_t cut_comment(const char *line, size_t len)
+{
+	const char *hash = memchr(line, '#', len);
+
+	for (; hash; hash = memchr(hash + 1, '#', len - (hash + 1 - line))) {
+		size_t i = hash - line;
+
+		if (i > 0 && line[i - 1] != ' ' && line[i - 1] != '\t')
+			continue;
+		while (i > 0 && (line[i - 1] == ' ' || line[i - 1] == '\t'))
+			i--;
+		return i;
+	}
+	return len;
+}
+
+/* Whether the relative path P (LEN bytes) is canonical: no empty, "." or ".." component. */
+static bool canonical_relative(const char *p, size_t len)
+{
+	size_t start = 0;
+
+	if (len == 0 || p[0] == '/')
+		return false;
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && p[i] != '/')
+			continue;
+		if (i == start || (i - start == 1 && p[start] == '.') ||
+		    (i - start == 2 && p[start] == '.' && p[start + 1] == '.'))
+			return false;
+		start = i + 1;
+	}
+	return true;
+}
+
+static bool is_blank(const char *line, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (line[i] != ' ' && line[i] != '\t')
+			return false;
+	return true;
+}
+
+#define NONE UINT32_MAX
+
+/* What the check of a line's source found. */
+enum {
+	SRC_UNCHECKED,
+	SRC_EXISTS,   /* the host path as it is */
+	SRC_LINK,     /* a link: the source is what it points to (realpath) */
+	SRC_RESOLVED, /* already resolved (a ".." in it) */
+};
+
+/* A line parsed, to be checked and declared. */
+struct pending {
+	uint32_t line; /* offset of the line in the manifest's data */
+	uint32_t line_len;
+	uint32_t line_no;
+	uint32_t node; /* of its DEST */
+	uint32_t src;  /* offset of the host path in SRCS, NONE: the DEST's path */
+	uint32_t next; /* the next one in the same host directory */
+	uint32_t same; /* the next one of the same host path (while listing its directory) */
+	int32_t state; /* SRC_* or -errno */
+};
+
+struct manifest {
+	struct view *v;
+	const char *cwd;
+	char *data;
+	struct pending *lines;
+	size_t count, cap;
+	struct strbuf srcs;
+	struct line_error where;
+	int error;	  /* of the first broken line, 0: none */
+	char *error_text; /* its message */
+	size_t cwd_len;
+};
+
+static const char *host_path(const struct manifest *m, const struct pending *p)
+{
+	return p->src == NONE ? view_node_path(m->v, p->node) : m->srcs.buf + p->src;
+}
+
+static uint32_t name_hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h ^ (h >> 15);
+}
+
+/* Parse the line LINE (LEN bytes, no newline, no comment) into a pending declaration. */
+static int parse_line(struct manifest *m, const char *line, size_t len)
+{
+	const struct line_error *where = &m->where;
+	const char *tab = memchr(line, '\t', len);
+	char dest[PATH_MAX], src[PATH_MAX], norm[PATH_MAX], host[PATH_MAX];
+	size_t dest_len = tab ? (size_t)(tab - line) : len;
+	size_t src_len = tab ? len - dest_len - 1 : 0, norm_len;
+	struct pending *p;
+	bool same;
+
+	if (memchr(line, '\0', len))
+		return line_err(where, -EINVAL, "a NUL byte in the line");
+	if (tab && memchr(tab + 1, '\t', src_len))
+		return line_err(where, -EINVAL,
+				"more than one tab (the format is DEST or DEST<TAB>SRC)");
+	if (dest_len == 0)
+		return line_err(where, -EINVAL, "the destination is empty");
+	if (tab && src_len == 0)
+		return line_err(where, -EINVAL, "the source after the tab is empty");
+	if (dest_len >= PATH_MAX || src_len >= PATH_MAX)
+		return line_err(where, -EINVAL, "the path is too long");
+	memcpy(dest, line, dest_len);
+	dest[dest_len] = '\0';
+	if (canonical_relative(dest, dest_len) && m->cwd_len + 1 + dest_len < PATH_MAX) {
+		/* The common case, without path_join_lexical's walk. */
+		size_t at = m->cwd_len > 1 ? m->cwd_len + 1 : 1;
+
+		memcpy(norm, m->cwd, m->cwd_len);
+		norm[at - 1] = '/';
+		memcpy(norm + at, dest, dest_len + 1);
+		norm_len = at + dest_len;
+	} else if (path_join_lexical(m->cwd, dest, norm) < 0) {
+		return line_err(where, -EINVAL, "the path is too long");
+	} else {
+		norm_len = strlen(norm);
+	}
+	if (tab) {
+		memcpy(src, tab + 1, src_len);
+		src[src_len] = '\0';
+	} else {
+		memcpy(src, dest, dest_len + 1);
+	}
+	if (m->count == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 1024;
+		m->lines = xrealloc(m->lines, m->cap * sizeof(*m->lines));
+	}
+	p = &m->lines[m->count];
+	p->line = line - m->data;
+	p->line_len = len;
+	p->line_no = where->line;
+	p->node = view_node(m->v, norm, norm_len);
+	p->next = NONE;
+	p->state = SRC_UNCHECKED;
+	p->src = NONE;
+	if ((tab || !canonical_relative(dest, dest_len)) && has_dotdot(src)) {
+		/* The host resolves ".." after the links before it: so must we. */
+		char joined[PATH_MAX * 2];
+
+		snprintf(joined, sizeof(joined), "%s/%s", src[0] == '/' ? "" : m->cwd, src);
+		p->state = realpath(joined, host) ? SRC_RESOLVED : -errno;
+		same = false;
+	} else if (tab) {
+		if (path_join_lexical(m->cwd, src, host) < 0)
+			return line_err(where, -EINVAL, "the path is too long");
+		same = strcmp(host, norm) == 0;
+	} else {
+		same = true;
+	}
+	if (!same && p->state >= 0) {
+		p->src = m->srcs.len;
+		strbuf_add(&m->srcs, host, strlen(host) + 1);
+	}
+	m->count++;
+	return 0;
+}
+
+/*
+ * Check the source of P: readlinkat tells a link (its length), another file
+ * (EINVAL) and a missing one (ENOENT, ENOTDIR) apart in one call. DIRFD
+ * and NAME, when DIRFD is not AT_FDCWD, are its directory and name there.
+ */
+static void check_one(struct manifest *m, struct pending *p, int dirfd, const char *name)
+{
+	char c;
+
+	if (readlinkat(dirfd, dirfd == AT_FDCWD ? host_path(m, p) : name, &c, 1) >= 0)
+		p->state = SRC_LINK;
+	else if (errno == EINVAL)
+		p->state = SRC_EXISTS;
+	else
+		p->state = -errno;
+}
+
+/* A directory's sources: FIRST's host path up to LEN bytes, the others by NEXT. */
+struct dir_group {
+	uint32_t first;
+	uint32_t len;
+	uint32_t hash;
+	uint32_t count;
+};
+
+/* Below this many sources in a directory, a readlinkat of each path costs less than opening it. */
+#define GROUP_OPEN_MIN 12
+/* Read the directory when it has at most this many bytes a source asked of it (ext4: ~32 a name). */
+#define GROUP_LIST_MAX_BYTES 256
+
+/* Check the sources of the group G by reading their directory FD once. SLOTS: 4 * G->count. */
+static void list_group(struct manifest *m, const struct dir_group *g, int fd, uint32_t *slots)
+{
+	uint32_t mask = 1, name_at = g->len == 1 ? 1 : g->len + 1;
+	char buf[32768];
+	ssize_t n;
+
+	while (mask + 1 < 2 * g->count)
+		mask = mask * 2 + 1;
+	memset(slots, 0xff, (mask + 1) * sizeof(*slots));
+	for (uint32_t i = g->first; i != NONE; i = m->lines[i].next) {
+		const char *name = host_path(m, &m->lines[i]) + name_at;
+		uint32_t s = name_hash(name, strlen(name)) & mask;
+
+		/* One slot a name: the lines of the same source are chained. */
+		while (slots[s] != NONE &&
+		       strcmp(host_path(m, &m->lines[slots[s]]) + name_at, name))
+			s = (s + 1) & mask;
+		m->lines[i].same = slots[s];
+		slots[s] = i;
+	}
+	while ((n = getdents64(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t off = 0; off < n;) {
+			struct dirent64 *d = (struct dirent64 *)(buf + off);
+			size_t len = strlen(d->d_name);
+
+			off += d->d_reclen;
+			uint32_t s = name_hash(d->d_name, len) & mask;
+
+			while (slots[s] != NONE &&
+			       strcmp(host_path(m, &m->lines[slots[s]]) + name_at, d->d_name) != 0)
+				s = (s + 1) & mask;
+			for (uint32_t i = slots[s]; i != NONE; i = m->lines[i].same) {
+				struct pending *p = &m->lines[i];
+
+				if (d->d_type == DT_UNKNOWN)
+					check_one(m, p, fd, d->d_name);
+				else
+					p->state = d->d_type == DT_LNK ? SRC_LINK : SRC_EXISTS;
+			}
+		}
+	}
+}
+
+/* Check the sources of the group G: a readlinkat each, or their directory read once. */
+static void check_group(struct manifest *m, const struct dir_group *g, uint32_t *slots)
+{
+	uint32_t name_at = g->len == 1 ? 1 : g->len + 1;
+	autoclose int fd = -1;
+	char dir[PATH_MAX];
+	struct stat st;
+
+	if (g->count >= GROUP_OPEN_MIN) {
+		memcpy(dir, host_path(m, &m->lines[g->first]), g->len);
+		dir[g->len] = '\0';
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size <= (off_t)g->count * GROUP_LIST_MAX_BYTES)
+		list_group(m, g, fd, slots);
+	/* The rest: not listed, or not seen in the listing (/proc does not list every task). */
+	for (uint32_t i = g->first; i != NONE; i = m->lines[i].next) {
+		struct pending *p = &m->lines[i];
+
+		if (p->state == SRC_UNCHECKED)
+			check_one(m, p, fd < 0 ? AT_FDCWD : fd, host_path(m, p) + name_at);
+	}
+}
+
+struct checker {
+	struct manifest *m;
+	struct dir_group *groups;
+	uint32_t count, max;
+	atomic_uint next;
+};
+
+static void *check_groups(void *arg)
+{
+	struct checker *c = arg;
+	autofree uint32_t *slots = xmalloc(4 * (c->max + 1) * sizeof(*slots));
+	uint32_t g;
+
+	while ((g = atomic_fetch_add(&c->next, 1)) < c->count)
+		check_group(c->m, &c->groups[g], slots);
+	return NULL;
+}
+
+/* From this many sources on, the directories are shared out to threads. */
+#define THREADS_MIN_SOURCES 2048
+#define THREADS_MAX 8
+
+/* Check every source: grouped by host directory, the groups shared out to a few threads. */
+static void check_sources(struct manifest *m)
+{
+	uint32_t mask = 1023, last = NONE;
+	autofree uint32_t *table = NULL;
+	struct checker c = {.m = m};
+	pthread_t threads[THREADS_MAX];
+	long nthreads = 1;
+
+	while (mask + 1 < 2 * m->count)
+		mask = mask * 2 + 1;
+	table = xmalloc((mask + 1) * sizeof(*table));
+	memset(table, 0xff, (mask + 1) * sizeof(*table));
+	c.groups = xmalloc((m->count + 1) * sizeof(*c.groups));
+	for (uint32_t i = 0; i < m->count; i++) {
+		struct pending *p = &m->lines[i];
+		const char *host = host_path(m, p);
+		const char *slash = strrchr(host, '/');
+		uint32_t len = slash == host ? 1 : slash - host, h, g;
+
+		if (p->state != SRC_UNCHECKED)
+			continue;
+		if (host[1] == '\0') {
+			check_one(m, p, AT_FDCWD, NULL);
+			continue;
+		}
+		/* Sources come by directory: the last one's, often. */
+		if (last != NONE && c.groups[last].len == len &&
+		    memcmp(host_path(m, &m->lines[c.groups[last].first]), host, len) == 0) {
+			g = last;
+		} else {
+			h = name_hash(host, len);
+			for (g = h & mask; table[g] != NONE; g = (g + 1) & mask) {
+				const struct dir_group *o = &c.groups[table[g]];
+
+				if (o->hash == h && o->len == len &&
+				    memcmp(host_path(m, &m->lines[o->first]), host, len) == 0)
+					break;
+			}
+			if (table[g] == NONE) {
+				c.groups[c.count] = (struct dir_group){NONE, len, h, 0};
+				table[g] = c.count++;
+			}
+			g = table[g];
+		}
+		p->next = c.groups[g].first;
+		c.groups[g].first = i;
+		if (++c.groups[g].count > c.max)
+			c.max = c.groups[g].count;
+		last = g;
+	}
+	if (m->count >= THREADS_MIN_SOURCES)
+		nthreads = sysconf(_SC_NPROCESSORS_ONLN);
+	nthreads = nthreads < 1 ? 1 : nthreads > THREADS_MAX ? THREADS_MAX : nthreads;
+	for (long t = 1; t < nthreads; t++)
+		if (pthread_create(&threads[t], NULL, check_groups, &c) != 0)
+			nthreads = t;
+	check_groups(&c);
+	for (long t = 1; t < nthreads; t++)
+		pthread_join(threads[t], NULL);
+	free(c.groups);
+}
+
+/* Declare the checked lines in order: the first error is the first line's. */
+static int declare_lines(struct manifest *m)
+{
+	char real[PATH_MAX];
+
+	for (size_t i = 0; i < m->count; i++) {
+		struct pending *p = &m->lines[i];
+		const char *line = m->data + p->line, *conflict, *src = host_path(m, p);
+		const char *tab = memchr(line, '\t', p->line_len);
+		int node;
+
+		m->where.line = p->line_no;
+		if (p->state == SRC_LINK)
+			p->state = realpath(src, real) ? SRC_RESOLVED : -errno, src = real;
+		if (p->state < 0) {
+			int len = tab ? (int)(p->line_len - (tab + 1 - line)) : (int)p->line_len;
+
+			return line_err(&m->where, p->state, "%.*s: %s", len, tab ? tab + 1 : line,
+					strerror(-p->state));
+		}
+		if (p->src == NONE)
+			view_node_host_dir(m->v, p->node);
+		node = view_declare_node(m->v, p->node, LAYER_INPUT, src, &conflict);
+		if (node < 0)
+			return line_err(&m->where, node, "%s declared twice, from %s and %s",
+					view_node_path(m->v, p->node), conflict, src);
+		view_record_input(m->v, line, p->line_len, p->node);
+	}
+	return 0;
+}
+
+/* Room for the lines of a manifest of SIZE bytes, so that nothing grows line by line. */
+static void reserve(struct manifest *m, size_t size)
+{
+	size_t lines = 0;
+
+	for (const char *p = m->data; (p = memchr(p, '\n', size - (p - m->data))); p++)
+		lines++;
+	lines++;
+	m->cap = lines;
+	m->lines = xmalloc(m->cap * sizeof(*m->lines));
+	/* Each line's DEST: CWD, '/', the line; and a node per directory, a few. */
+	view_reserve(m->v, lines + lines / 8, size + lines * (m->cwd_len + 2));
+}
+
+int view_add_inputs(struct view *v, const char *manifest, const char *cwd, char **err)
+{
+	struct manifest m = {.v = v, .where = {manifest, 0, NULL}};
+	char cwd_buf[PATH_MAX];
+	size_t size = 0, pos = 0;
+	int ret;
+
+	if (view_image(v)) {
+		if (err)
+			*err = xasprintf("--inputs %s: the view is already sealed", manifest);
+		return -EINVAL;
+	}
+	if (!cwd) {
+		if (!getcwd(cwd_buf, sizeof(cwd_buf)))
+			return -errno;
+		cwd = cwd_buf;
+	}
+	m.cwd = cwd;
+	m.cwd_len = strlen(cwd);
+	ret = read_whole(manifest, &m.data, &size);
+	if (ret < 0) {
+		if (err)
+			*err = xasprintf("--inputs %s: %s", manifest, strerror(-ret));
+		return ret;
+	}
+	if (size > UINT32_MAX) {
+		free(m.data);
+		if (err)
+			*err = xasprintf("--inputs %s: %s", manifest, strerror(EFBIG));
+		return -EFBIG;
+	}
+	reserve(&m, size);
+	/* Parse up to the first broken line, and keep its error for after the lines before it. */
+	m.where.err = &m.error_text;
+	while (pos < size) {
+		const char *line = m.data + pos;
+		const char *nl = memchr(line, '\n', size - pos);
+		size_t len = nl ? (size_t)(nl - line) : size - pos;
+
+		pos += len + 1;
+		m.where.line++;
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+		len = cut_comment(line, len);
+		if (is_blank(line, len))
+			continue;
+		m.error = parse_line(&m, line, len);
+		if (m.error < 0)
+			break;
+	}
+	check_sources(&m);
+	m.where.err = err;
+	ret = declare_lines(&m);
+	if (ret == 0 && m.error < 0) {
+		ret = m.error;
+		if (err)
+			*err = steal_pointer(&m.error_text);
+	}
+	free(m.error_text);
+	free(m.lines);
+	free(m.data);
+	strbuf_release(&m.srcs);
+	return ret;
+}

@@ -1,0 +1,885 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The virtual view: the layer table, built from the declarations, then
+ * sealed into one position-independent image (see view.h).
+ *
+ * Both the builder and the image are a tree of nodes: one per DEST, and
+ * one per ancestor of a DEST, so that every prefix of a node's path at a
+ * component boundary is a node too. A path is looked up by walking its
+ * prefixes down from "/" until one is missing (O(depth) hash probes); the
+ * deepest node found decides it. The nodes of the builder are the nodes of
+ * the image: sealing links each directory's children in byte order, decides
+ * which ancestors are virtual directories, and copies the node array, the
+ * hash table and the string pool into one allocation.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ptvfs/resolve.h"
+#include "ptvfs/util.h"
+#include "ptvfs/view.h"
+#include "view_priv.h"
+
+#define VIEW_MAGIC 0x31776670u /* "pfw1" */
+#define NONE UINT32_MAX
+
+enum node_type {
+	NODE_DECL,     /* a DEST: decided by its own declaration */
+	NODE_ANCESTOR, /* builder only: an ancestor of a DEST, not yet classified */
+	NODE_VIRTUAL,  /* an ancestor that exists only in the view */
+	NODE_PASS,     /* an ancestor that exists in its covering layer */
+};
+
+/* A node of the tree. Offsets only: the same bytes serve the builder and the image. */
+struct vnode {
+	uint32_t path;	 /* offset of the NUL-terminated view path in the pool */
+	uint32_t src;	 /* offset of SRC or the link's target (0: none) */
+	uint32_t hash;	 /* of the path */
+	uint32_t parent; /* node index, NONE for "/" */
+	uint32_t cover;	 /* the DECL node deciding this one (itself for a DECL), NONE: the base */
+	uint32_t first_child;  /* children in byte order of their names, NONE-terminated */
+	uint32_t next_sibling; /* (both set by view_seal) */
+	uint32_t layer_index;  /* declaration order (the builder: user order) */
+	uint16_t len;	       /* of the path */
+	uint16_t name;	       /* offset of the last component in the path */
+	uint8_t layer;	  /* enum layer_kind of the declaration (of the cover when not a DECL) */
+	uint8_t type;	  /* enum node_type */
+	uint8_t host_dir; /* builder: the same path on the host is known to be a directory */
+	uint8_t pad;
+};
+
+/* A slot of the hash table: the hash beside the node, to skip other nodes unread. */
+struct slot {
+	uint32_t hash;
+	uint32_t node; /* node index + 1, 0: an empty slot */
+};
+
+/* The sealed image: this header, the nodes, the hash slots, the string pool. */
+struct view_image {
+	uint32_t magic;
+	uint32_t size;
+	uint32_t node_count;
+	uint32_t nodes;	    /* byte offsets from the image's start */
+	uint32_t slots;	    /* struct slot each */
+	uint32_t slot_mask; /* slot count - 1 (a power of two) */
+	uint32_t pool;
+	uint32_t base_src; /* pool offset of the base's host directory (0: none) */
+	uint8_t base_layer;
+	uint8_t pad[7];
+};
+
+struct view {
+	/* The builder, freed by view_seal. */
+	struct vnode *nodes;
+	uint32_t node_count, node_cap;
+	struct slot *slots;
+	uint32_t slot_mask;
+	struct strbuf pool;
+	uint32_t last_parent; /* the parent of the last node made: the next one's, often */
+	uint32_t decl_count;
+	enum layer_kind base_layer;
+	char *base_src;
+
+	/* The manifests' lines, kept after sealing. */
+	struct strbuf lines;
+	uint32_t *input_line; /* offset in LINES */
+	uint32_t *input_node; /* the node of its DEST */
+	size_t input_count, input_cap;
+
+	/* The sealed image, NULL until view_seal. */
+	const struct view_image *image;
+	bool owns_image;
+};
+
+/* The nodes, the hash table and the pool, of the builder or of the image alike. */
+struct table {
+	const struct vnode *nodes;
+	const struct slot *slots;
+	uint32_t mask;
+	const char *pool;
+};
+
+/* FNV-1a, updated byte by byte so that every prefix's hash comes on the way, then mixed. */
+#define HASH_SEED 2166136261u
+
+static inline uint32_t hash_step(uint32_t h, unsigned char c)
+{
+	return (h ^ c) * 16777619u;
+}
+
+static inline uint32_t hash_final(uint32_t h)
+{
+	h ^= h >> 15;
+	h *= 0x2c1b3c6du;
+	h ^= h >> 12;
+	return h;
+}
+
+static uint32_t hash_path(const char *p, size_t len)
+{
+	uint32_t h = HASH_SEED;
+
+	for (size_t i = 0; i < len; i++)
+		h = hash_step(h, p[i]);
+	return hash_final(h);
+}
+
+static uint32_t table_find(const struct table *t, const char *path, size_t len, uint32_t hash)
+{
+	for (uint32_t i = hash & t->mask;; i = (i + 1) & t->mask) {
+		const struct slot *s = &t->slots[i];
+		const struct vnode *n;
+
+		if (!s->node)
+			return NONE;
+		if (s->hash != hash)
+			continue;
+		n = &t->nodes[s->node - 1];
+		if (n->len == len && memcmp(t->pool + n->path, path, len) == 0)
+			return s->node - 1;
+	}
+}
+
+/*
+ * The deepest node whose path is PATH (LEN bytes, absolute, canonical) or
+ * a prefix of it at a component boundary. Every ancestor of a node is a
+ * node, so the walk down stops at the first prefix missing.
+ */
+static uint32_t deepest_node(const struct table *t, const char *path, size_t len)
+{
+	uint32_t h = hash_step(HASH_SEED, '/');
+	uint32_t best = 0; /* "/" */
+
+	for (size_t i = 1; i <= len; i++) {
+		if ((i == len || path[i] == '/') && i > 1) {
+			uint32_t n = table_find(t, path, i, hash_final(h));
+
+			if (n == NONE)
+				break;
+			best = n;
+		}
+		if (i < len)
+			h = hash_step(h, path[i]);
+	}
+	return best;
+}
+
+static void builder_table(const struct view *v, struct table *t)
+{
+	t->nodes = v->nodes;
+	t->slots = v->slots;
+	t->mask = v->slot_mask;
+	t->pool = v->pool.buf;
+}
+
+static void image_table(const struct view_image *img, struct table *t)
+{
+	const char *base = (const char *)img;
+
+	t->nodes = (const struct vnode *)(base + img->nodes);
+	t->slots = (const struct slot *)(base + img->slots);
+	t->mask = img->slot_mask;
+	t->pool = base + img->pool;
+}
+
+/* Append the string S (LEN bytes) and a NUL to the pool: its offset. */
+static uint32_t pool_add(struct view *v, const char *s, size_t len)
+{
+	uint32_t off = v->pool.len;
+
+	if (s >= v->pool.buf && s < v->pool.buf + v->pool.len) {
+		/* A string of the pool itself, which may move as it grows. */
+		size_t at = s - v->pool.buf;
+
+		strbuf_grow(&v->pool, len + 1);
+		s = v->pool.buf + at;
+	}
+	strbuf_add(&v->pool, s, len);
+	strbuf_addch(&v->pool, '\0');
+	return off;
+}
+
+static void slots_insert(struct slot *slots, uint32_t mask, uint32_t hash, uint32_t node)
+{
+	uint32_t i = hash & mask;
+
+	while (slots[i].node)
+		i = (i + 1) & mask;
+	slots[i].hash = hash;
+	slots[i].node = node + 1;
+}
+
+static void slots_grow(struct view *v)
+{
+	uint32_t mask = v->slot_mask * 2 + 1;
+	struct slot *slots = xcalloc(mask + 1, sizeof(*slots));
+
+	for (uint32_t i = 0; i <= v->slot_mask; i++)
+		if (v->slots[i].node)
+			slots_insert(slots, mask, v->slots[i].hash, v->slots[i].node - 1);
+	free(v->slots);
+	v->slots = slots;
+	v->slot_mask = mask;
+}
+
+/* A new node for PATH (LEN bytes), not yet in the table: its index. */
+static uint32_t node_add(struct view *v, const char *path, size_t len, uint32_t hash)
+{
+	struct vnode *n;
+	const char *slash;
+
+	if (v->node_count == v->node_cap) {
+		v->node_cap = v->node_cap ? v->node_cap * 2 : 256;
+		v->nodes = xrealloc(v->nodes, v->node_cap * sizeof(*v->nodes));
+	}
+	if ((v->node_count + 1) * 2 > v->slot_mask + 1)
+		slots_grow(v);
+	n = &v->nodes[v->node_count];
+	memset(n, 0, sizeof(*n));
+	n->path = pool_add(v, path, len);
+	n->hash = hash;
+	n->len = len;
+	slash = memrchr(path, '/', len);
+	n->name = len > 1 ? slash - path + 1 : 0;
+	n->parent = NONE;
+	n->cover = NONE;
+	n->first_child = NONE;
+	n->next_sibling = NONE;
+	n->type = NODE_ANCESTOR;
+	slots_insert(v->slots, v->slot_mask, hash, v->node_count);
+	return v->node_count++;
+}
+
+/* The length of the parent's path of the node N (not "/"). */
+static size_t parent_len(const struct vnode *n)
+{
+	return n->name > 1 ? n->name - 1 : 1;
+}
+
+/* The node of PATH (canonical, LEN bytes), made with its missing ancestors when absent. */
+uint32_t view_node(struct view *v, const char *path, size_t len)
+{
+	struct table t;
+	uint32_t hash = hash_path(path, len), node, parent, first;
+	const struct vnode *last;
+
+	builder_table(v, &t);
+	node = table_find(&t, path, len, hash);
+	if (node != NONE)
+		return node;
+	first = node = node_add(v, path, len, hash);
+	/* Inputs come by directory: the parent is often the last new node's. */
+	last = &v->nodes[v->last_parent];
+	len = parent_len(&v->nodes[node]);
+	if (last->len == len && memcmp(v->pool.buf + last->path, path, len) == 0) {
+		v->nodes[node].parent = v->last_parent;
+		return first;
+	}
+	/* Every node's ancestors are nodes: make the missing ones, up to the first one there. */
+	for (;;) {
+		hash = hash_path(path, len);
+		builder_table(v, &t);
+		parent = table_find(&t, path, len, hash);
+		if (parent != NONE) {
+			v->nodes[node].parent = parent;
+			break;
+		}
+		parent = node_add(v, path, len, hash);
+		v->nodes[node].parent = parent;
+		node = parent;
+		len = parent_len(&v->nodes[node]);
+	}
+	v->last_parent = v->nodes[first].parent;
+	return first;
+}
+
+const char *view_node_path(const struct view *v, uint32_t node)
+{
+	return v->pool.buf + v->nodes[node].path;
+}
+
+void view_node_host_dir(struct view *v, uint32_t node)
+{
+	uint32_t parent = v->nodes[node].parent;
+
+	if (parent != NONE)
+		v->nodes[parent].host_dir = 1;
+}
+
+void view_reserve(struct view *v, size_t nodes, size_t bytes)
+{
+	if (v->node_count + nodes > v->node_cap) {
+		v->node_cap = v->node_count + nodes;
+		v->nodes = xrealloc(v->nodes, v->node_cap * sizeof(*v->nodes));
+	}
+	while ((v->node_count + nodes) * 2 > v->slot_mask + 1)
+		slots_grow(v);
+	strbuf_grow(&v->pool, bytes);
+}
+
+struct view *view_new(void)
+{
+	struct view *v = xcalloc(1, sizeof(*v));
+
+	v->slot_mask = 1023;
+	v->slots = xcalloc(v->slot_mask + 1, sizeof(*v->slots));
+	strbuf_addch(&v->pool, '\0'); /* offset 0: no string */
+	node_add(v, "/", 1, hash_path("/", 1));
+	v->base_layer = LAYER_BASE_HOST;
+	v->base_src = xstrdup("/");
+	return v;
+}
+
+static void builder_release(struct view *v)
+{
+	free(v->nodes);
+	free(v->slots);
+	strbuf_release(&v->pool);
+	free(v->base_src);
+	v->nodes = NULL;
+	v->slots = NULL;
+	v->base_src = NULL;
+	v->node_count = v->node_cap = 0;
+}
+
+void view_free(struct view *v)
+{
+	if (!v)
+		return;
+	builder_release(v);
+	strbuf_release(&v->lines);
+	free(v->input_line);
+	free(v->input_node);
+	if (v->owns_image)
+		free((void *)v->image);
+	free(v);
+}
+
+/* Fill *ERR (when not NULL) with a message, and return RET. */
+__attribute__((format(printf, 3, 4))) static int set_err(char **err, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return ret;
+	va_start(ap, fmt);
+	if (vasprintf(err, fmt, ap) < 0)
+		*err = NULL;
+	va_end(ap);
+	return ret;
+}
+
+int view_set_root(struct view *v, const char *host_dir, char **err)
+{
+	char *real;
+	struct stat st;
+
+	if (v->image)
+		return set_err(err, -EINVAL, "--root %s: the view is already sealed", host_dir);
+	real = realpath(host_dir, NULL);
+	if (!real)
+		return set_err(err, -errno, "--root %s: %s", host_dir, strerror(errno));
+	if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		free(real);
+		return set_err(err, -ENOTDIR, "--root %s: %s", host_dir, strerror(ENOTDIR));
+	}
+	free(v->base_src);
+	v->base_src = real;
+	v->base_layer = LAYER_BASE_ROOT;
+	return 0;
+}
+
+void view_set_hermetic(struct view *v)
+{
+	free(v->base_src);
+	v->base_src = NULL;
+	v->base_layer = LAYER_BASE_EMPTY;
+}
+
+int view_declare(struct view *v, enum layer_kind kind, const char *src, const char *dest,
+		 const char **conflict)
+{
+	return view_declare_node(v, view_node(v, dest, strlen(dest)), kind, src, conflict);
+}
+
+int view_declare_node(struct view *v, uint32_t node, enum layer_kind kind, const char *src,
+		      const char **conflict)
+{
+	struct vnode *n = &v->nodes[node];
+	const char *dest = v->pool.buf + n->path;
+	bool same = src && (src == dest || strcmp(src, dest) == 0);
+
+	if (n->type == NODE_DECL && n->layer == LAYER_INPUT && kind == LAYER_INPUT &&
+	    strcmp(v->pool.buf + n->src, src) != 0) {
+		/* Compared as strings: sources are resolved the same way. */
+		*conflict = v->pool.buf + n->src;
+		return -EINVAL;
+	}
+	n->type = NODE_DECL;
+	n->layer = kind;
+	n->layer_index = v->decl_count++;
+	n->cover = node;
+	if (!src)
+		n->src = 0;
+	else if (same)
+		n->src = n->path;
+	else
+		n->src = pool_add(v, src, strlen(src));
+	return node;
+}
+
+void view_record_input(struct view *v, const char *line, size_t len, uint32_t node)
+{
+	if (v->input_count == v->input_cap) {
+		v->input_cap = v->input_cap ? v->input_cap * 2 : 64;
+		v->input_line = xrealloc(v->input_line, v->input_cap * sizeof(*v->input_line));
+		v->input_node = xrealloc(v->input_node, v->input_cap * sizeof(*v->input_node));
+	}
+	v->input_line[v->input_count] = v->lines.len;
+	v->input_node[v->input_count] = node;
+	v->input_count++;
+	strbuf_add(&v->lines, line, len);
+	strbuf_addch(&v->lines, '\0');
+}
+
+/* Declare in view_add: the message of a conflict. */
+static int declare(struct view *v, enum layer_kind kind, const char *src, const char *dest,
+		   const char *option, char **err)
+{
+	const char *conflict = NULL;
+
+	if (view_declare(v, kind, src, dest, &conflict) < 0)
+		return set_err(err, -EINVAL, "%s: %s declared twice, from %s and %s", option, dest,
+			       conflict, src ? src : "");
+	return 0;
+}
+
+int view_add(struct view *v, enum layer_kind kind, const char *src, const char *dest,
+	     const char *option, char **err)
+{
+	char norm[PATH_MAX];
+	autofree char *real = NULL;
+
+	if (v->image)
+		return set_err(err, -EINVAL, "%s: the view is already sealed", option);
+	if (kind < LAYER_BIND || kind > LAYER_INPUT)
+		return set_err(err, -EINVAL, "%s: not a declaration", option);
+	if (!dest || dest[0] != '/')
+		return set_err(err, -EINVAL, "%s %s: the destination must be an absolute path",
+			       option, dest ? dest : "");
+	if (strlen(dest) >= PATH_MAX || path_join_lexical(NULL, dest, norm) < 0)
+		return set_err(err, -ENAMETOOLONG, "%s %s: %s", option, dest,
+			       strerror(ENAMETOOLONG));
+	if (kind == LAYER_HIDE)
+		return declare(v, kind, NULL, norm, option, err);
+	if (!src)
+		return set_err(err, -EINVAL, "%s %s: a source is needed", option, dest);
+	if (strlen(src) >= PATH_MAX)
+		return set_err(err, -ENAMETOOLONG, "%s %s: %s", option, src,
+			       strerror(ENAMETOOLONG));
+	if (kind == LAYER_SYMLINK)
+		return declare(v, kind, src, norm, option, err);
+	/* Binding a link binds what it points to, as a mount would. */
+	real = realpath(src, NULL);
+	if (!real)
+		return set_err(err, -errno, "%s %s: %s", option, src, strerror(errno));
+	if (strlen(real) >= PATH_MAX)
+		return set_err(err, -ENAMETOOLONG, "%s %s: %s", option, src,
+			       strerror(ENAMETOOLONG));
+	return declare(v, kind, real, norm, option, err);
+}
+
+/* Layers whose paths are on the host, below their SRC. */
+static bool layer_on_host(enum layer_kind kind)
+{
+	switch (kind) {
+	case LAYER_BASE_HOST:
+	case LAYER_BASE_ROOT:
+	case LAYER_BIND:
+	case LAYER_RO_BIND:
+	case LAYER_OVERLAY:
+	case LAYER_TMPFS:
+	case LAYER_INPUT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool layer_read_only(enum layer_kind kind)
+{
+	return kind == LAYER_BASE_ROOT || kind == LAYER_RO_BIND || kind == LAYER_INPUT;
+}
+
+/*
+ * The host path of the view path PATH through a layer at a DEST of DEST_LEN
+ * bytes from SRC: SRC and what follows DEST in PATH. Returns 0 or -ENAMETOOLONG.
+ */
+static int host_join(const char *src, const char *path, size_t dest_len, char *out)
+{
+	const char *rest = dest_len == 1 ? path : path + dest_len;
+	size_t src_len = strlen(src), rest_len;
+
+	if (strcmp(rest, "/") == 0)
+		rest = "";
+	if (strcmp(src, "/") == 0 && *rest)
+		src_len = 0;
+	rest_len = strlen(rest);
+	if (src_len + rest_len >= PATH_MAX)
+		return -ENAMETOOLONG;
+	memcpy(out, src, src_len);
+	memcpy(out + src_len, rest, rest_len + 1);
+	return 0;
+}
+
+/* Sealing: classify the ancestors, link the children in byte order, copy into the image. */
+
+static int cmp_names(const void *a, const void *b, void *arg)
+{
+	const struct view *v = arg;
+	const struct vnode *na = &v->nodes[*(const uint32_t *)a];
+	const struct vnode *nb = &v->nodes[*(const uint32_t *)b];
+
+	return strcmp(v->pool.buf + na->path + na->name, v->pool.buf + nb->path + nb->name);
+}
+
+/* Whether the N nodes at ORDER are in byte order of their names already (manifests often are). */
+static bool sorted(const struct view *v, const uint32_t *order, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (cmp_names(&order[i - 1], &order[i], (void *)v) > 0)
+			return false;
+	return true;
+}
+
+/* Link every node's children in byte order of their names: a counting sort by parent. */
+static void link_children(struct view *v)
+{
+	uint32_t count = v->node_count;
+	autofree uint32_t *start = xcalloc(count + 1, sizeof(*start));
+	autofree uint32_t *order = xmalloc(count * sizeof(*order));
+
+	for (uint32_t n = 1; n < count; n++)
+		start[v->nodes[n].parent + 1]++;
+	for (uint32_t p = 0; p < count; p++)
+		start[p + 1] += start[p];
+	for (uint32_t n = 1; n < count; n++)
+		order[start[v->nodes[n].parent]++] = n;
+	/* START[P] is now the end of P's children: walk back to link them. */
+	for (uint32_t p = 0; p < count; p++) {
+		uint32_t begin = p ? start[p - 1] : 0, end = start[p];
+
+		if (end - begin > 1 && !sorted(v, order + begin, end - begin))
+			qsort_r(order + begin, end - begin, sizeof(*order), cmp_names, v);
+		for (uint32_t i = end; i > begin; i--) {
+			v->nodes[order[i - 1]].next_sibling = v->nodes[p].first_child;
+			v->nodes[p].first_child = order[i - 1];
+		}
+	}
+}
+
+/*
+ * Decide each ancestor, parents first: a virtual directory unless its
+ * counterpart in the layer covering it is a directory on the host.
+ */
+static void classify(struct view *v)
+{
+	autofree uint32_t *queue = xmalloc(v->node_count * sizeof(*queue));
+	uint32_t head = 0, tail = 0;
+	char host[PATH_MAX];
+	struct stat st;
+
+	queue[tail++] = 0;
+	while (head < tail) {
+		uint32_t node = queue[head++];
+		struct vnode *n = &v->nodes[node];
+		const struct vnode *p = n->parent == NONE ? NULL : &v->nodes[n->parent];
+
+		for (uint32_t c = n->first_child; c != NONE; c = v->nodes[c].next_sibling)
+			queue[tail++] = c;
+		if (n->type == NODE_DECL)
+			continue;
+		n->cover = p ? p->cover : NONE;
+		if (n->cover == NONE) {
+			n->layer = v->base_layer;
+			n->layer_index = 0;
+		} else {
+			n->layer = v->nodes[n->cover].layer;
+			n->layer_index = v->nodes[n->cover].layer_index;
+		}
+		n->type = NODE_VIRTUAL;
+		if (!layer_on_host(n->layer) || (p && p->type == NODE_VIRTUAL))
+			continue;
+		if (n->cover == NONE) {
+			if (host_join(v->base_src, v->pool.buf + n->path, 1, host) < 0)
+				continue;
+		} else {
+			const struct vnode *c = &v->nodes[n->cover];
+
+			if (host_join(v->pool.buf + c->src, v->pool.buf + n->path, c->len, host) <
+			    0)
+				continue;
+		}
+		/* The manifest's check may have seen that directory already. */
+		if ((n->host_dir && strcmp(host, v->pool.buf + n->path) == 0) ||
+		    (stat(host, &st) == 0 && S_ISDIR(st.st_mode)))
+			n->type = NODE_PASS;
+	}
+}
+
+static const char *const implicit_binds[] = {"/dev", "/proc", "/sys"};
+#define IMPLICIT_COUNT (sizeof(implicit_binds) / sizeof(implicit_binds[0]))
+
+/* With --root or --hermetic, the host's /dev, /proc and /sys, declared before the user's. */
+static void add_implicit_binds(struct view *v)
+{
+	uint32_t first = 1;
+	struct table t;
+
+	if (v->base_layer == LAYER_BASE_HOST) {
+		for (uint32_t n = 0; n < v->node_count; n++)
+			if (v->nodes[n].type == NODE_DECL)
+				v->nodes[n].layer_index += 1;
+		return;
+	}
+	for (uint32_t n = 0; n < v->node_count; n++)
+		if (v->nodes[n].type == NODE_DECL)
+			v->nodes[n].layer_index += 1 + IMPLICIT_COUNT;
+	for (uint32_t i = 0; i < IMPLICIT_COUNT; i++) {
+		const char *dest = implicit_binds[i];
+		struct stat st;
+		uint32_t node;
+
+		builder_table(v, &t);
+		node = table_find(&t, dest, strlen(dest), hash_path(dest, strlen(dest)));
+		if ((node != NONE && v->nodes[node].type == NODE_DECL) || stat(dest, &st) < 0)
+			continue;
+		node = view_node(v, dest, strlen(dest));
+		v->nodes[node].type = NODE_DECL;
+		v->nodes[node].layer = LAYER_BIND;
+		v->nodes[node].layer_index = first + i;
+		v->nodes[node].cover = node;
+		v->nodes[node].src = v->nodes[node].path;
+	}
+}
+
+int view_seal(struct view *v, char **err)
+{
+	size_t nodes_size, slots_size, size;
+	struct view_image *img;
+	char *base;
+
+	if (v->image)
+		return set_err(err, -EINVAL, "the view is already sealed");
+	add_implicit_binds(v);
+	link_children(v);
+	classify(v);
+	if (v->base_src)
+		pool_add(v, v->base_src, strlen(v->base_src));
+
+	nodes_size = (size_t)v->node_count * sizeof(struct vnode);
+	slots_size = ((size_t)v->slot_mask + 1) * sizeof(struct slot);
+	size = sizeof(*img) + nodes_size + slots_size + v->pool.len;
+	if (size > UINT32_MAX)
+		return set_err(err, -E2BIG, "the view is too large (%zu bytes)", size);
+	base = xmalloc(size);
+	img = (struct view_image *)base;
+	memset(img, 0, sizeof(*img));
+	img->magic = VIEW_MAGIC;
+	img->size = size;
+	img->node_count = v->node_count;
+	img->nodes = sizeof(*img);
+	img->slots = img->nodes + nodes_size;
+	img->slot_mask = v->slot_mask;
+	img->pool = img->slots + slots_size;
+	img->base_layer = v->base_layer;
+	if (v->base_src)
+		img->base_src = v->pool.len - strlen(v->base_src) - 1;
+	memcpy(base + img->nodes, v->nodes, nodes_size);
+	memcpy(base + img->slots, v->slots, slots_size);
+	memcpy(base + img->pool, v->pool.buf, v->pool.len);
+	builder_release(v);
+	v->image = img;
+	v->owns_image = true;
+	return 0;
+}
+
+struct view *view_from_image(const void *image, size_t size)
+{
+	const struct view_image *img = image;
+	struct view *v;
+
+	if (size < sizeof(*img) || img->magic != VIEW_MAGIC || img->size != size ||
+	    img->node_count == 0 || img->nodes != sizeof(*img) ||
+	    img->slots != img->nodes + (size_t)img->node_count * sizeof(struct vnode) ||
+	    ((img->slot_mask + 1) & img->slot_mask) != 0 ||
+	    img->pool != img->slots + ((size_t)img->slot_mask + 1) * sizeof(struct slot) ||
+	    img->pool >= size || img->base_src >= size - img->pool)
+		return NULL;
+	v = xcalloc(1, sizeof(*v));
+	v->image = img;
+	return v;
+}
+
+const void *view_image(const struct view *v)
+{
+	return v->image;
+}
+
+size_t view_image_size(const struct view *v)
+{
+	return v->image ? v->image->size : 0;
+}
+
+/* Lookups, against the image only. */
+
+/* Decide PATH through the DECL node COVER (NONE: the base). */
+static int decide(const struct view_image *img, const struct table *t, uint32_t cover,
+		  const char *path, bool exact, struct view_target *out)
+{
+	const char *src;
+	size_t dest_len;
+
+	if (cover == NONE) {
+		out->layer = img->base_layer;
+		out->layer_index = 0;
+		src = img->base_src ? t->pool + img->base_src : NULL;
+		dest_len = 1;
+	} else {
+		const struct vnode *c = &t->nodes[cover];
+
+		out->layer = c->layer;
+		out->layer_index = c->layer_index;
+		src = t->pool + c->src;
+		dest_len = c->len;
+	}
+	out->read_only = layer_read_only(out->layer);
+	if (out->layer == LAYER_SYMLINK && exact) {
+		out->kind = VIEW_SYMLINK;
+		strcpy(out->host, src);
+		return 0;
+	}
+	if (!layer_on_host(out->layer)) {
+		out->kind = VIEW_ABSENT;
+		return 0;
+	}
+	out->kind = VIEW_HOST;
+	return host_join(src, path, dest_len, out->host);
+}
+
+/* As view_lookup; *EXACT tells whether PATH is itself a node. */
+static int lookup(const struct view_image *img, const char *path, struct view_target *out,
+		  bool *exact)
+{
+	struct table t;
+	size_t len = strlen(path);
+	uint32_t node;
+	const struct vnode *n;
+
+	out->host[0] = '\0';
+	if (len >= PATH_MAX)
+		return -ENAMETOOLONG;
+	if (path[0] != '/')
+		return -EINVAL;
+	image_table(img, &t);
+	node = deepest_node(&t, path, len);
+	n = &t.nodes[node];
+	*exact = n->len == len || (len == 1 && node == 0);
+	switch (n->type) {
+	case NODE_DECL:
+		return decide(img, &t, node, path, *exact, out);
+	case NODE_PASS:
+		return decide(img, &t, n->cover, path, false, out);
+	default:
+		out->kind = *exact ? VIEW_VIRTUAL_DIR : VIEW_ABSENT;
+		out->read_only = true;
+		out->layer = n->layer;
+		out->layer_index = n->layer_index;
+		return 0;
+	}
+}
+
+int view_lookup(const struct view *v, const char *path, struct view_target *out)
+{
+	bool exact;
+
+	if (!v->image)
+		return -EINVAL;
+	return lookup(v->image, path, out, &exact);
+}
+
+void view_list_extra(const struct view *v, const char *dir,
+		     void (*add)(void *ctx, const char *name, enum view_node_kind kind), void *ctx)
+{
+	struct table t;
+	size_t len = strlen(dir);
+	uint32_t node;
+	const struct vnode *n;
+
+	if (!v->image || len >= PATH_MAX || dir[0] != '/')
+		return;
+	image_table(v->image, &t);
+	node = deepest_node(&t, dir, len);
+	n = &t.nodes[node];
+	if (n->len != len || (n->type == NODE_DECL && !layer_on_host(n->layer)))
+		return;
+	for (uint32_t c = n->first_child; c != NONE; c = t.nodes[c].next_sibling) {
+		const struct vnode *child = &t.nodes[c];
+		enum view_node_kind kind = VIEW_HOST;
+
+		if (child->type == NODE_VIRTUAL)
+			kind = VIEW_VIRTUAL_DIR;
+		else if (child->type == NODE_DECL && child->layer == LAYER_HIDE)
+			continue;
+		else if (child->type == NODE_DECL && child->layer == LAYER_SYMLINK)
+			kind = VIEW_SYMLINK;
+		add(ctx, t.pool + child->path + child->name, kind);
+	}
+}
+
+bool view_keeps_host_entry(const struct view *v, const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	struct view_target target;
+	bool exact;
+	int len;
+
+	if (!v->image)
+		return false;
+	len = snprintf(path, sizeof(path), "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, name);
+	if (len < 0 || len >= PATH_MAX)
+		return false;
+	if (lookup(v->image, path, &target, &exact) < 0)
+		return false;
+	return !exact && target.kind == VIEW_HOST;
+}
+
+size_t view_input_count(const struct view *v)
+{
+	return v->input_count;
+}
+
+const char *view_input_line(const struct view *v, size_t i)
+{
+	return i < v->input_count ? v->lines.buf + v->input_line[i] : NULL;
+}
+
+const char *view_input_path(const struct view *v, size_t i)
+{
+	struct table t;
+	const struct vnode *n;
+
+	if (i >= v->input_count)
+		return NULL;
+	if (v->image)
+		image_table(v->image, &t);
+	else
+		builder_table(v, &t);
+	n = &t.nodes[v->input_node[i]];
+	return t.pool + n->path;
+}

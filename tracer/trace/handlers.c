@@ -124,7 +124,7 @@ static bool empty_path_allowed(const struct syscall_desc *d, const arch_regs *re
  * The object an open descriptor names, as a resolution: its path as the
  * kernel reports it, when that is a path at all (not "pipe:[...]").
  */
-static int resolve_fd(struct thread *th, int fd, struct resolution *res)
+static int resolve_fd(struct thread *th, int fd, enum sys_op op, struct resolution *res)
 {
 	struct stat st;
 	ssize_t n = tracee_fd_path(th->tid, fd, res->path, sizeof(res->path));
@@ -138,7 +138,10 @@ static int resolve_fd(struct thread *th, int fd, struct resolution *res)
 		return res->error = (int)n;
 	if (res->path[0] != '/')
 		return res->error = -ENOENT;
-	res->type = lstat(res->path, &st) == 0 ? (int)(st.st_mode & S_IFMT) : S_IFREG;
+	/* Only reading and readlink tell files, directories and links apart (access_of). */
+	res->type = S_IFREG;
+	if ((op == OP_READ || op == OP_READLINK) && lstat(res->path, &st) == 0)
+		res->type = st.st_mode & S_IFMT;
 	return 0;
 }
 
@@ -193,9 +196,9 @@ static int resolve_at(struct tracer *t, struct thread *th, int dirfd, const char
 }
 
 /* The object DIRFD itself names; 0, -EPERM (cannot be seen) or -EBADF. */
-static int fd_object(struct thread *th, int dirfd, struct resolution *res)
+static int fd_object(struct thread *th, int dirfd, enum sys_op op, struct resolution *res)
 {
-	int err = resolve_fd(th, dirfd, res);
+	int err = resolve_fd(th, dirfd, op, res);
 
 	return err == 0 || err == -EPERM ? err : -EBADF;
 }
@@ -219,11 +222,11 @@ static int resolve_arg(struct tracer *t, struct thread *th, const struct syscall
 	ssize_t n;
 
 	if (p->path == SYS_NO_ARG)
-		return fd_object(th, dirfd, res);
+		return fd_object(th, dirfd, op, res);
 	addr = arch_arg(regs, p->path);
 	/* NULL with AT_EMPTY_PATH names the dirfd too, since Linux 6.11. */
 	if (addr == 0 && (d->null_path_is_fd || empty_path_allowed(d, regs)))
-		return fd_object(th, dirfd, res);
+		return fd_object(th, dirfd, op, res);
 	n = tracee_read_string(th->tid, addr, path, sizeof(path));
 	if (n < 0)
 		return (int)n;
@@ -231,7 +234,7 @@ static int resolve_arg(struct tracer *t, struct thread *th, const struct syscall
 		if (!empty_path_allowed(d, regs))
 			return -ENOENT;
 		if (dirfd != AT_FDCWD)
-			return fd_object(th, dirfd, res);
+			return fd_object(th, dirfd, op, res);
 		if (!thread_cwd(t, th))
 			return thread_cwd_error(th) == -EACCES ? -EPERM : -EBADF;
 		snprintf(path, sizeof(path), "%s", thread_cwd(t, th));

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,32 +51,49 @@
 #define FORWARD_DELAY_NS 20000000L
 
 /* A signal to pass on, once FORWARD_DELAY_NS shows the command did not get it itself. */
-static int pending_signal;
-static pid_t pending_sender;
+static volatile sig_atomic_t pending_signal;
+static volatile pid_t pending_sender;
 static struct timespec pending_since;
-/* SIGCHLD (each tracee stop sends one) and the signals to pass on: blocked, awaited. */
-static sigset_t wait_set;
+/* SIGCHLD (each tracee stop sends one): blocked, awaited when a deadline is near. */
+static sigset_t sigchld_set;
 
-static void block_signals(void)
+static void on_forwardable_signal(int sig, siginfo_t *si, void *uc)
 {
-	sigemptyset(&wait_set);
-	sigaddset(&wait_set, SIGCHLD);
-	sigaddset(&wait_set, SIGINT);
-	sigaddset(&wait_set, SIGTERM);
-	sigaddset(&wait_set, SIGHUP);
-	/* After the fork: the command starts with the mask ptvfs was given. */
-	sigprocmask(SIG_BLOCK, &wait_set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
+	/* Wakes a waitpid() entered just after the loop looked at pending_signal. */
+	static const struct itimerval kick = {{0, 0}, {0, 1000}};
 
-static void note_signal(const siginfo_t *si)
-{
+	(void)uc;
 	/* From the terminal the command's process group got it already (SI_KERNEL). */
-	if (si->si_signo == SIGCHLD || si->si_code > 0)
+	if (si->si_code > 0)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &pending_since);
 	pending_sender = si->si_pid;
-	pending_signal = si->si_signo;
+	pending_signal = sig;
+	setitimer(ITIMER_REAL, &kick, NULL);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig; /* only interrupts a wait */
+}
+
+static void install_signal_handling(void)
+{
+	struct sigaction forward = {.sa_sigaction = on_forwardable_signal, .sa_flags = SA_SIGINFO};
+	struct sigaction alarm = {.sa_handler = on_alarm};
+	static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP};
+
+	/* No SA_RESTART: a signal interrupts the loop's wait. */
+	sigemptyset(&forward.sa_mask);
+	sigemptyset(&alarm.sa_mask);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaction(forwarded[i], &forward, NULL);
+	sigaction(SIGALRM, &alarm, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* After the fork: the command starts with the mask ptvfs was given. */
+	sigemptyset(&sigchld_set);
+	sigaddset(&sigchld_set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &sigchld_set, NULL);
 }
 
 static __attribute__((noreturn)) void run_child(const struct options *opts, int go_fd)
@@ -169,7 +187,8 @@ static void forward_pending_signal(struct tracer *t)
 /*
  * The next stop or exit of any tracee; -1 with errno ECHILD when none is
  * left, 0 when BUDGET (ns, -1 for none) ran out first. Polls for SPIN ns
- * first, then sleeps until a SIGCHLD, a signal to pass on, or a deadline.
+ * first; then sleeps in waitpid(), or, when something is due at a set
+ * time, until a SIGCHLD or that time.
  */
 static pid_t wait_next(struct tracer *t, int *status, long spin, long budget)
 {
@@ -177,17 +196,24 @@ static pid_t wait_next(struct tracer *t, int *status, long spin, long budget)
 	pid_t pid;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	do {
+	while (spin > 0) {
 		pid = waitpid(-1, status, __WALL | WNOHANG);
 		if (pid != 0)
 			return pid;
-	} while (elapsed_ns(&start) < spin);
+		if (elapsed_ns(&start) >= spin)
+			break;
+	}
 	for (;;) {
 		long left = -1;
-		siginfo_t si;
-		int sig;
+		struct timespec timeout;
 
 		forward_pending_signal(t);
+		if (!pending_signal && budget < 0) {
+			pid = waitpid(-1, status, __WALL);
+			if (pid >= 0 || errno != EINTR)
+				return pid;
+			continue;
+		}
 		pid = waitpid(-1, status, __WALL | WNOHANG);
 		if (pid != 0)
 			return pid;
@@ -203,14 +229,8 @@ static pid_t wait_next(struct tracer *t, int *status, long spin, long budget)
 			if (left < 0 || forward_left < left)
 				left = forward_left;
 		}
-		if (left < 0) {
-			sig = sigwaitinfo(&wait_set, &si);
-		} else {
-			struct timespec timeout = {left / 1000000000L, left % 1000000000L};
-			sig = sigtimedwait(&wait_set, &si, &timeout);
-		}
-		if (sig > 0)
-			note_signal(&si);
+		timeout = (struct timespec){left / 1000000000L, left % 1000000000L};
+		sigtimedwait(&sigchld_set, NULL, &timeout);
 	}
 }
 
@@ -366,7 +386,7 @@ int trace_command(const struct options *opts, struct report *report)
 	cpu_init(&t);
 	t.cpu.spread_spin_ns = spin_ns();
 	t.root_pid = spawn(opts);
-	block_signals();
+	install_signal_handling();
 	root = thread_attach(&t, t.root_pid);
 	/* The command's own entry: it has done nothing yet, its exec fills it in. */
 	root->proc->ppid = getpid();

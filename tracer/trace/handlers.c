@@ -127,7 +127,7 @@ static bool empty_path_allowed(const struct syscall_desc *d, const arch_regs *re
 static int resolve_fd(struct thread *th, int fd, enum sys_op op, struct resolution *res)
 {
 	struct stat st;
-	ssize_t n = tracee_fd_path(th->tid, fd, res->path, sizeof(res->path));
+	ssize_t n = tracee_fd_path(th, fd, res->path, sizeof(res->path));
 
 	res->error = 0;
 	res->parent_exists = true;
@@ -173,7 +173,7 @@ static int resolve_at(struct tracer *t, struct thread *th, int dirfd, const char
 			base = thread_cwd(t, th);
 			err = base ? 0 : thread_cwd_error(th);
 		} else {
-			ssize_t n = tracee_fd_path(th->tid, dirfd, base_buf, sizeof(base_buf));
+			ssize_t n = tracee_fd_path(th, dirfd, base_buf, sizeof(base_buf));
 			err = n < 0 ? (int)n : 0;
 			/* A removed directory (n == -ENOENT) has no path to resolve below. */
 			if (n >= 0 && base_buf[0] == '/')

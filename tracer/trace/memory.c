@@ -65,12 +65,12 @@ ssize_t tracee_read_string(pid_t tid, unsigned long addr, char *buf, size_t size
 	return -ENAMETOOLONG;
 }
 
-ssize_t magic_link_read(const char *link, char *buf, size_t size, bool *deleted)
+ssize_t magic_link_read_at(int dirfd, const char *link, char *buf, size_t size, bool *deleted)
 {
 	static const char suffix[] = " (deleted)";
 	const size_t suffix_len = sizeof(suffix) - 1;
 	struct stat st;
-	ssize_t n = readlink(link, buf, size - 1);
+	ssize_t n = readlinkat(dirfd, link, buf, size - 1);
 
 	*deleted = false;
 	if (n < 0)
@@ -78,12 +78,17 @@ ssize_t magic_link_read(const char *link, char *buf, size_t size, bool *deleted)
 	buf[n] = '\0';
 	/* A live file may be named so too: only a removed one has no links left. */
 	if ((size_t)n > suffix_len && strcmp(buf + n - suffix_len, suffix) == 0 &&
-	    stat(link, &st) == 0 && st.st_nlink == 0) {
+	    fstatat(dirfd, link, &st, 0) == 0 && st.st_nlink == 0) {
 		*deleted = true;
 		n -= suffix_len;
 		buf[n] = '\0';
 	}
 	return n;
+}
+
+ssize_t magic_link_read(const char *link, char *buf, size_t size, bool *deleted)
+{
+	return magic_link_read_at(AT_FDCWD, link, buf, size, deleted);
 }
 
 ssize_t proc_link(pid_t tid, const char *name, char *buf, size_t size, bool *deleted)
@@ -94,14 +99,27 @@ ssize_t proc_link(pid_t tid, const char *name, char *buf, size_t size, bool *del
 	return magic_link_read(link, buf, size, deleted);
 }
 
-ssize_t tracee_fd_path(pid_t tid, int fd, char *buf, size_t size)
+ssize_t tracee_fd_path(struct thread *th, int fd, char *buf, size_t size)
 {
-	char name[32];
+	char name[16];
 	bool deleted;
 	ssize_t n;
 
-	snprintf(name, sizeof(name), "fd/%d", fd);
-	n = proc_link(tid, name, buf, size, &deleted);
+	/* /proc/TID/fd held open: each lookup is one readlinkat, not a walk of /proc. */
+	if (th->proc_fd_dir < 0) {
+		char dir[48];
+		snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)th->tid);
+		th->proc_fd_dir = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (th->proc_fd_dir >= 0) {
+		snprintf(name, sizeof(name), "%d", fd);
+		n = magic_link_read_at(th->proc_fd_dir, name, buf, size, &deleted);
+	} else {
+		/* Out of descriptors (thousands of threads): the full path, as before. */
+		char link[64];
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)th->tid, fd);
+		n = magic_link_read(link, buf, size, &deleted);
+	}
 	return n >= 0 && deleted ? -ENOENT : n;
 }
 

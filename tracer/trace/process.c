@@ -59,6 +59,7 @@ struct thread *thread_attach(struct tracer *t, pid_t tid)
 	read_status_ids(tid, &tgid, &ppid);
 	th->tid = tid;
 	th->tgid = tgid > 0 ? tgid : tid;
+	th->proc_fd_dir = -1;
 	HASH_ADD_INT(t->threads, tid, th);
 	cpu_thread_started(t, tid, th->tgid, ppid);
 
@@ -85,6 +86,8 @@ void thread_forget(struct tracer *t, struct thread *th)
 {
 	cpu_thread_ended(t, th->tid, th->tgid);
 	HASH_DEL(t->threads, th);
+	if (th->proc_fd_dir >= 0)
+		close(th->proc_fd_dir);
 	free(th->cwd);
 	free(th);
 }

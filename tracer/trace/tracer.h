@@ -35,6 +35,7 @@ struct thread {
 	int cwd_error; /* why cwd could not be read: -ENAMETOOLONG for a very deep one */
 	unsigned cwd_generation;
 	bool refused_abi; /* already told about a 32-bit syscall */
+	int proc_fd_dir;  /* /proc/TID/fd, opened on first use, or -1 */
 	UT_hash_handle hh;
 };
 
@@ -93,10 +94,11 @@ int tracee_write(pid_t tid, unsigned long addr, const void *buf, size_t len);
  * " (deleted)" suffix is then stripped; a live name that ends so is kept).
  */
 ssize_t magic_link_read(const char *link, char *buf, size_t size, bool *deleted);
+ssize_t magic_link_read_at(int dirfd, const char *link, char *buf, size_t size, bool *deleted);
 /* The same for /proc/TID/NAME (NAME: "cwd", "exe", "fd/3", ...). */
 ssize_t proc_link(pid_t tid, const char *name, char *buf, size_t size, bool *deleted);
-/* The path an open descriptor FD of TID names (absolute, or e.g. "pipe:[1]"); -ENOENT if removed. */
-ssize_t tracee_fd_path(pid_t tid, int fd, char *buf, size_t size);
+/* The path an open descriptor FD of TH names (absolute, or e.g. "pipe:[1]"); -ENOENT if removed. */
+ssize_t tracee_fd_path(struct thread *th, int fd, char *buf, size_t size);
 /* Read a whole small /proc file of TID (e.g. "cmdline") into a malloc'd buffer. */
 char *proc_read_file(pid_t tid, const char *name, size_t *len);
 

@@ -328,8 +328,12 @@ static void handle_stop(struct tracer *t, struct thread *th, int status)
 	case PTRACE_EVENT_CLONE:
 		/*
 		 * The new task is taken in at its own first stop: this event may
-		 * be reported after the child has already run and exited.
+		 * be reported after the child has already run and exited. Its
+		 * parent is noted for then, unless that stop came first.
 		 */
+		if (ptrace(PTRACE_GETEVENTMSG, th->tid, 0, &msg) == 0 &&
+		    !thread_find(t, (pid_t)msg))
+			thread_born(t, (pid_t)msg, th);
 		resume(th->tid, PTRACE_CONT, 0);
 		return;
 	case PTRACE_EVENT_EXEC:
@@ -419,6 +423,7 @@ int trace_command(const struct options *opts, struct report *report)
 	while (t.threads)
 		thread_forget(&t, t.threads);
 	hostfs_free_cache(&t);
+	thread_free_births(&t);
 	cpu_free(&t);
 	if (!t.root_exited)
 		return PTVFS_EXIT_FAILURE;

@@ -51,12 +51,60 @@ static char *read_link_of(pid_t tid, const char *name, bool *deleted)
 	return xstrdup(buf);
 }
 
+/*
+ * A fork event names the parent for sure; /proc/CHILD/status at the child's
+ * first stop may not (the parent may have exited, or exec'd, by then).
+ */
+struct birth {
+	pid_t child;
+	pid_t parent;
+	struct report_process *parent_proc;
+	UT_hash_handle hh;
+};
+
+void thread_born(struct tracer *t, pid_t child, const struct thread *parent)
+{
+	struct birth *b;
+
+	HASH_FIND_INT(t->births, &child, b);
+	if (!b) {
+		b = xcalloc(1, sizeof(*b));
+		b->child = child;
+		HASH_ADD_INT(t->births, child, b);
+	}
+	b->parent = parent->tgid;
+	b->parent_proc = parent->proc;
+}
+
+void thread_free_births(struct tracer *t)
+{
+	struct birth *b, *tmp;
+
+	HASH_ITER(hh, t->births, b, tmp)
+	{
+		HASH_DEL(t->births, b);
+		free(b);
+	}
+}
+
 struct thread *thread_attach(struct tracer *t, pid_t tid)
 {
 	struct thread *th = xcalloc(1, sizeof(*th));
+	struct report_process *parent_proc = NULL;
+	struct birth *birth;
 	pid_t tgid, ppid;
 
 	read_status_ids(tid, &tgid, &ppid);
+	HASH_FIND_INT(t->births, &tid, birth);
+	if (birth) {
+		/* A thread's "parent" is its own process; a process's is who forked it. */
+		if (tgid != birth->parent) {
+			ppid = birth->parent;
+			parent_proc = birth->parent_proc;
+		}
+		HASH_DEL(t->births, birth);
+		free(birth);
+	}
 	th->tid = tid;
 	th->tgid = tgid > 0 ? tgid : tid;
 	th->proc_fd_dir = -1;
@@ -73,7 +121,9 @@ struct thread *thread_attach(struct tracer *t, pid_t tid)
 	/* A new process: it runs its parent's program until it execs. */
 	{
 		struct thread *parent = ppid > 0 ? thread_find(t, ppid) : NULL;
-		const struct report_process *pp = parent ? parent->proc : NULL;
+		const struct report_process *pp = parent_proc ? parent_proc
+						  : parent    ? parent->proc
+							      : NULL;
 		autofree char *cwd = read_link_of(tid, "cwd", NULL);
 
 		th->proc = report_add_process(t->report, th->tgid, ppid, pp ? pp->exe : NULL,

@@ -64,6 +64,8 @@ struct tracer {
 	/* Directories and links already looked up on the host (hostfs.c). */
 	struct lookup_entry *lookup_cache;
 	struct cpu_placement cpu;
+	/* Who forked each child not yet seen stopping (process.c). */
+	struct birth *births;
 };
 
 /* process.c: the table of traced threads */
@@ -71,6 +73,9 @@ struct thread *thread_find(struct tracer *t, pid_t tid);
 /* Start following TID, learning its process from /proc. Returns the new entry. */
 struct thread *thread_attach(struct tracer *t, pid_t tid);
 void thread_forget(struct tracer *t, struct thread *th);
+/* PARENT just forked or cloned CHILD: remembered until CHILD's first stop. */
+void thread_born(struct tracer *t, pid_t child, const struct thread *parent);
+void thread_free_births(struct tracer *t);
 /* The thread's working directory (absolute), or NULL when it cannot be read. */
 const char *thread_cwd(struct tracer *t, struct thread *th);
 /* Why the last thread_cwd() gave NULL: -errno. */

@@ -254,17 +254,30 @@ static void record_resolution(struct tracer *t, struct thread *th, const struct 
 		record_access(t, th, res->path, access);
 }
 
-/* A call whose path ptvfs may not read: refused with EPERM, never run unrecorded. */
+/*
+ * Make TH's call D fail with ERR instead of running, and say so in the
+ * report: what ptvfs cannot follow is refused, never run unrecorded.
+ */
+static void refuse_call(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+			const arch_regs *regs, int err, const char *why)
+{
+	arch_regs r = *regs;
+	char detail[160];
+
+	snprintf(detail, sizeof(detail), "refused with %s%s%s", strerrorname_np(err),
+		 why ? ": " : "", why ? why : "");
+	report_add_refusal(t->report, th->tgid, d->name, detail);
+	arch_skip_syscall(&r, -err);
+	if (ptrace(PTRACE_SETREGS, th->tid, 0, &r) < 0 && errno != ESRCH)
+		warn("cannot refuse %s of process %d: %s", d->name, (int)th->tid, strerror(errno));
+}
+
+/* A call whose path ptvfs may not read (a non-dumpable process). */
 static void refuse_unseen(struct tracer *t, struct thread *th, const struct syscall_desc *d,
 			  const arch_regs *regs)
 {
-	arch_regs r = *regs;
-
-	report_add_refusal(t->report, th->tgid, d->name,
-			   "refused with EPERM: the process is not dumpable, ptvfs cannot read its "
-			   "paths");
-	arch_skip_syscall(&r, -EPERM);
-	ptrace(PTRACE_SETREGS, th->tid, 0, &r);
+	refuse_call(t, th, d, regs, EPERM,
+		    "the process is not dumpable, ptvfs cannot read its paths");
 }
 
 static void handle_paths(struct tracer *t, struct thread *th, const struct syscall_desc *d,
@@ -303,18 +316,20 @@ static void handle_openat2(struct tracer *t, struct thread *th, const struct sys
 {
 	struct open_how how = {0};
 	size_t size = arch_arg(regs, 3);
+	int err;
 
 	if (size < sizeof(uint64_t) * 3)
 		return; /* EINVAL from the kernel */
-	if (tracee_read(th->tid, arch_arg(regs, 2), &how, sizeof(how)) < 0)
+	err = tracee_read(th->tid, arch_arg(regs, 2), &how, sizeof(how));
+	if (err == -EPERM) {
+		refuse_unseen(t, th, d, regs);
 		return;
+	}
+	if (err < 0)
+		return; /* EFAULT from the kernel */
 	if (how.resolve & RESOLVE_IN_ROOT) {
-		/* Resolution inside a root of the caller's: not followed, so refused (callers fall back). */
-		report_add_refusal(t->report, th->tgid, d->name,
-				   "refused with ENOSYS: RESOLVE_IN_ROOT is not followed");
-		arch_regs r = *regs;
-		arch_skip_syscall(&r, -ENOSYS);
-		ptrace(PTRACE_SETREGS, th->tid, 0, &r);
+		/* Resolution inside a root of the caller's is not followed: callers fall back. */
+		refuse_call(t, th, d, regs, ENOSYS, "RESOLVE_IN_ROOT is not followed");
 		return;
 	}
 	{
@@ -352,28 +367,32 @@ static void handle_exec(struct tracer *t, struct thread *th, const struct syscal
 }
 
 /* An AF_UNIX address at ADDR (LEN bytes) that names a file: the path, else "". */
-static void read_unix_path(pid_t tid, unsigned long addr, size_t len, char *path, size_t size)
+/* Returns 0, or -EPERM when the process's memory is closed to ptvfs. */
+static int read_unix_path(pid_t tid, unsigned long addr, size_t len, char *path, size_t size)
 {
 	struct sockaddr_un sun;
 	size_t n;
+	int err;
 
 	path[0] = '\0';
 	if (addr == 0 || len <= offsetof(struct sockaddr_un, sun_path))
-		return;
+		return 0;
 	if (len > sizeof(sun))
 		len = sizeof(sun);
 	memset(&sun, 0, sizeof(sun));
-	if (tracee_read(tid, addr, &sun, len) < 0 || sun.sun_family != AF_UNIX)
-		return;
+	err = tracee_read(tid, addr, &sun, len);
+	if (err < 0 || sun.sun_family != AF_UNIX)
+		return err == -EPERM ? err : 0;
 	/* An abstract name (leading NUL) is no file. */
 	n = len - offsetof(struct sockaddr_un, sun_path);
 	if (n == 0 || sun.sun_path[0] == '\0')
-		return;
+		return 0;
 	if (n >= size)
 		n = size - 1;
 	memcpy(path, sun.sun_path, n);
 	path[n] = '\0';
 	path[strnlen(path, n)] = '\0';
+	return 0;
 }
 
 static void record_unix_path(struct tracer *t, struct thread *th, const struct syscall_desc *d,
@@ -395,7 +414,11 @@ static void handle_sockaddr(struct tracer *t, struct thread *th, const struct sy
 	int arg = d->paths[0].path;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
 
-	read_unix_path(th->tid, arch_arg(regs, arg), arch_arg(regs, arg + 1), path, sizeof(path));
+	if (read_unix_path(th->tid, arch_arg(regs, arg), arch_arg(regs, arg + 1), path,
+			   sizeof(path)) == -EPERM) {
+		refuse_unseen(t, th, d, regs);
+		return;
+	}
 	record_unix_path(t, th, d, path);
 }
 
@@ -417,24 +440,19 @@ static void handle_msghdr(struct tracer *t, struct thread *th, const struct sysc
 		unsigned long at =
 		    addr + i * (d->nr == __NR_sendmsg ? sizeof(mh) : sizeof(struct mmsghdr));
 
-		if (tracee_read(th->tid, at, &mh, sizeof(mh)) < 0)
+		int err = tracee_read(th->tid, at, &mh, sizeof(mh));
+
+		if (err == 0)
+			err = read_unix_path(th->tid, (unsigned long)mh.msg_name, mh.msg_namelen,
+					     path, sizeof(path));
+		if (err == -EPERM) {
+			refuse_unseen(t, th, d, regs);
 			return;
-		read_unix_path(th->tid, (unsigned long)mh.msg_name, mh.msg_namelen, path,
-			       sizeof(path));
+		}
+		if (err < 0)
+			return;
 		record_unix_path(t, th, d, path);
 	}
-}
-
-static void refuse(struct tracer *t, struct thread *th, const struct syscall_desc *d,
-		   arch_regs *regs)
-{
-	char detail[96];
-
-	snprintf(detail, sizeof(detail), "refused with %s", strerrorname_np(d->refuse_errno));
-	report_add_refusal(t->report, th->tgid, d->name, detail);
-	arch_skip_syscall(regs, -d->refuse_errno);
-	if (ptrace(PTRACE_SETREGS, th->tid, 0, regs) < 0 && errno != ESRCH)
-		warn("cannot refuse %s of process %d: %s", d->name, (int)th->tid, strerror(errno));
 }
 
 /*
@@ -493,7 +511,7 @@ bool handle_syscall_stop(struct tracer *t, struct thread *th)
 		handle_msghdr(t, th, d, &regs);
 		break;
 	case SYS_KIND_REFUSE:
-		refuse(t, th, d, &regs);
+		refuse_call(t, th, d, &regs, d->refuse_errno, NULL);
 		return false;
 	case SYS_KIND_AFFINITY:
 		cpu_syscall_stop(t, th, d);

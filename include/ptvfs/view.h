@@ -29,7 +29,14 @@
  *   on the host (checked by view_seal): always so under a hermetic base, a
  *   --hide or a --symlink. Its undeclared names are absent.
  * - A path below a HIDE or a SYMLINK DEST is absent (links are the caller's
- *   to resolve first), also when something is declared below it.
+ *   to resolve first), unless a deeper DEST decides it.
+ * - A HIDE DEST with a DEST of another kind below it (--hide /a, --bind X
+ *   /a/b, in either order) is a virtual directory, as a tmpfs with binds in
+ *   it is to bubblewrap: /a exists, is read-only, lists exactly its declared
+ *   children ("b"; a hidden one is left out), and its undeclared names
+ *   (/a/c) stay absent; its layer is LAYER_HIDE, its index the hide's. A
+ *   HIDE DEST with only hides below it stays absent. For the same DEST the
+ *   later declaration still wins (--hide /a then --bind X /a: the bind).
  *
  * Pure code: no ptrace. Functions return 0 or -errno; setup functions that
  * can fail on bad input also fill *ERR with a one-line message (malloc'd,

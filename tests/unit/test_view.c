@@ -292,6 +292,125 @@ ParameterizedTest(size_t *row, view, hermetic)
 	view_free(v);
 }
 
+/*
+ * A --hide DEST with declarations below it: a virtual directory listing
+ * exactly them, as bubblewrap's --tmpfs /a --bind X /a/b would be.
+ */
+static struct view *hide_with_children_view(void)
+{
+	struct view *v = view_new();
+
+	add_ok(v, LAYER_HIDE, NULL, "/a");			 /* 1 */
+	add_ok(v, LAYER_BIND, tp("src"), "/a/b");		 /* 2 */
+	add_ok(v, LAYER_RO_BIND, tp("lib"), "/r/s/t");		 /* 3: the reverse order */
+	add_ok(v, LAYER_HIDE, NULL, "/r");			 /* 4 */
+	add_ok(v, LAYER_SYMLINK, "../a/b", "/a/ln");		 /* 5 */
+	add_ok(v, LAYER_HIDE, NULL, "/a/gone");			 /* 6 */
+	add_ok(v, LAYER_HIDE, NULL, "/only");			 /* 7: only a hide below it */
+	add_ok(v, LAYER_HIDE, NULL, "/only/x");			 /* 8 */
+	add_ok(v, LAYER_BIND, tp("lib"), "/same");		 /* 9 */
+	add_ok(v, LAYER_HIDE, NULL, "/same");			 /* 10: the same DEST, later */
+	add_ok(v, LAYER_INPUT, tp("file.txt"), "/same/in");	 /* 11 */
+	add_ok(v, LAYER_HIDE, NULL, "/back");			 /* 12 */
+	add_ok(v, LAYER_BIND, tp("src"), "/back");		 /* 13: the same DEST, later */
+	add_ok(v, LAYER_RO_BIND, tp("file.txt"), "/back/f.txt"); /* 14 */
+	seal_ok(v);
+	return v;
+}
+
+static const struct expect hide_rows[] = {
+    {"/a", VIEW_VIRTUAL_DIR, NULL, true, LAYER_HIDE, 1},
+    {"/a/b", VIEW_HOST, "T/src", false, LAYER_BIND, 2},
+    {"/a/b/a.c", VIEW_HOST, "T/src/a.c", false, LAYER_BIND, 2},
+    {"/a/c", VIEW_ABSENT, NULL, false, 0, -1},
+    {"/a/c/d", VIEW_ABSENT, NULL, false, 0, -1},
+    {"/a/gone", VIEW_ABSENT, NULL, false, 0, -1},
+    {"/a/ln", VIEW_SYMLINK, "../a/b", false, LAYER_SYMLINK, 5},
+    {"/r", VIEW_VIRTUAL_DIR, NULL, true, LAYER_HIDE, 4},
+    {"/r/s", VIEW_VIRTUAL_DIR, NULL, true, LAYER_HIDE, 4},
+    {"/r/s/t/x.so", VIEW_HOST, "T/lib/x.so", true, LAYER_RO_BIND, 3},
+    {"/r/s/u", VIEW_ABSENT, NULL, false, 0, -1},
+    {"/r/v", VIEW_ABSENT, NULL, false, 0, -1},
+    /* Nothing visible below it: still absent. */
+    {"/only", VIEW_ABSENT, NULL, false, 0, -1},
+    {"/only/y", VIEW_ABSENT, NULL, false, 0, -1},
+    {"/same", VIEW_VIRTUAL_DIR, NULL, true, LAYER_HIDE, 10},
+    {"/same/in", VIEW_HOST, "T/file.txt", true, LAYER_INPUT, 11},
+    {"/same/x.so", VIEW_ABSENT, NULL, false, 0, -1},
+    {"/back", VIEW_HOST, "T/src", false, LAYER_BIND, 13},
+    {"/back/a.c", VIEW_HOST, "T/src/a.c", false, LAYER_BIND, 13},
+    {"/back/f.txt", VIEW_HOST, "T/file.txt", true, LAYER_RO_BIND, 14},
+};
+
+ParameterizedTestParameters(view, hide_with_children)
+{
+	return ROWS(hide_rows);
+}
+
+ParameterizedTest(size_t *row, view, hide_with_children)
+{
+	struct view *v = hide_with_children_view();
+
+	check_row(v, &hide_rows[*row]);
+	view_free(v);
+}
+
+static const char *list(const struct view *v, const char *dir);
+
+Test(view, hide_with_children_lists_exactly_them)
+{
+	struct view *v = hide_with_children_view();
+
+	cr_assert_str_eq(list(v, "/a"), "b:h ln:l");
+	cr_assert_str_eq(list(v, "/r"), "s:v");
+	cr_assert_str_eq(list(v, "/r/s"), "t:h");
+	cr_assert_str_eq(list(v, "/same"), "in:h");
+	cr_assert_str_eq(list(v, "/only"), "");
+	cr_assert_str_eq(list(v, "/back"), "f.txt:h");
+	/* No host entry of a virtual directory shows. */
+	cr_assert_not(view_keeps_host_entry(v, "/a", "c"));
+	cr_assert_not(view_keeps_host_entry(v, "/a", "b"));
+	cr_assert_not(view_keeps_host_entry(v, "/same", "x.so"));
+	cr_assert(view_keeps_host_entry(v, "/back", "a.c"));
+	/* Their parent lists them as virtual directories; a bare hide goes. */
+	{
+		const char *l = list(v, "/");
+
+		cr_assert_not_null(strstr(l, "a:v"), "%s", l);
+		cr_assert_not_null(strstr(l, "r:v"), "%s", l);
+		cr_assert_not_null(strstr(l, "same:v"), "%s", l);
+		cr_assert_null(strstr(l, "only"), "%s", l);
+	}
+	cr_assert_not(view_keeps_host_entry(v, "/", "only"));
+	view_free(v);
+}
+
+/* Under a hermetic base too, and through a copy of the image. */
+Test(view, hide_with_children_in_a_copied_hermetic_image)
+{
+	struct view *v = view_new(), *c;
+	void *copy;
+	size_t size;
+
+	view_set_hermetic(v);
+	add_ok(v, LAYER_HIDE, NULL, "/");
+	add_ok(v, LAYER_RO_BIND, tp("src"), "/w");
+	seal_ok(v);
+	size = view_image_size(v);
+	copy = xmalloc(size);
+	memcpy(copy, view_image(v), size);
+	view_free(v);
+	c = view_from_image(copy, size);
+	cr_assert_not_null(c);
+	check_row(c, &(struct expect){"/", VIEW_VIRTUAL_DIR, NULL, true, LAYER_HIDE, 4});
+	check_row(c, &(struct expect){"/w/a.c", VIEW_HOST, "T/src/a.c", true, LAYER_RO_BIND, 5});
+	check_row(c, &(struct expect){"/etc", VIEW_ABSENT, NULL, false, 0, -1});
+	check_row(c, &(struct expect){"/dev/null", VIEW_HOST, "/dev/null", false, LAYER_BIND, 1});
+	cr_assert_str_eq(list(c, "/"), "dev:h proc:h sys:h w:h");
+	view_free(c);
+	free(copy);
+}
+
 /* Listings */
 
 struct listing {

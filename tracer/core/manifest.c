@@ -115,21 +115,30 @@ static size_t cut_comment(const char *line, size_t len)
 	return len;
 }
 
-/* Whether the relative path P (LEN bytes) is canonical: no empty, "." or ".." component. */
-static bool canonical_relative(const char *p, size_t len)
+/*
+ * Whether the relative path P (LEN bytes) is canonical: no empty, "." or
+ * ".." component. If so, *HASH is updated with it (hash_more).
+ */
+static bool canonical_relative_hash(const char *p, size_t len, uint32_t *hash)
 {
+	uint32_t h = *hash;
 	size_t start = 0;
 
 	if (len == 0 || p[0] == '/')
 		return false;
-	for (size_t i = 0; i <= len; i++) {
-		if (i < len && p[i] != '/')
+	for (size_t i = 0; i < len; i++) {
+		h = hash_step(h, p[i]);
+		if (p[i] != '/')
 			continue;
 		if (i == start || (i - start == 1 && p[start] == '.') ||
 		    (i - start == 2 && p[start] == '.' && p[start + 1] == '.'))
 			return false;
 		start = i + 1;
 	}
+	if (len == start || (len - start == 1 && p[start] == '.') ||
+	    (len - start == 2 && p[start] == '.' && p[start + 1] == '.'))
+		return false;
+	*hash = h;
 	return true;
 }
 
@@ -174,7 +183,32 @@ struct manifest {
 	int error;	  /* of the first broken line, 0: none */
 	char *error_text; /* its message */
 	size_t cwd_len;
+	uint32_t cwd_hash; /* hash_more of CWD and '/' (of "/" alone for "/") */
+	/* The DESTs parsed, not yet made nodes: their slots are being prefetched. */
+	struct ring_entry *ring;
+	uint32_t ring_head, ring_tail;
 };
+
+/* A DEST waiting for its node: the line's pending index, its path and hash. */
+struct ring_entry {
+	uint32_t line;
+	uint32_t hash;
+	size_t len;
+	char path[PATH_MAX];
+};
+
+/* How many lines ahead of making its node a DEST's hash slot is prefetched. */
+#define RING_SIZE 16
+
+/* Make the nodes of the DESTs in the ring, oldest first, until N are left. */
+static void drain_ring(struct manifest *m, uint32_t n)
+{
+	while (m->ring_tail - m->ring_head > n) {
+		struct ring_entry *r = &m->ring[m->ring_head++ % RING_SIZE];
+
+		m->lines[r->line].node = view_node_hashed(m->v, r->path, r->len, r->hash);
+	}
+}
 
 static const char *host_path(const struct manifest *m, const struct pending *p)
 {
@@ -195,11 +229,14 @@ static int parse_line(struct manifest *m, const char *line, size_t len)
 {
 	const struct line_error *where = &m->where;
 	const char *tab = memchr(line, '\t', len);
-	char dest[PATH_MAX], src[PATH_MAX], norm[PATH_MAX], host[PATH_MAX];
+	char src[PATH_MAX], host[PATH_MAX];
 	size_t dest_len = tab ? (size_t)(tab - line) : len;
-	size_t src_len = tab ? len - dest_len - 1 : 0, norm_len;
+	size_t src_len = tab ? len - dest_len - 1 : 0;
+	struct ring_entry *r = &m->ring[m->ring_tail % RING_SIZE];
+	char *norm = r->path;
+	uint32_t hash = m->cwd_hash;
 	struct pending *p;
-	bool same;
+	bool canonical, same;
 
 	if (memchr(line, '\0', len))
 		return line_err(where, -EINVAL, "a NUL byte in the line");
@@ -212,26 +249,29 @@ static int parse_line(struct manifest *m, const char *line, size_t len)
 		return line_err(where, -EINVAL, "the source after the tab is empty");
 	if (dest_len >= PATH_MAX || src_len >= PATH_MAX)
 		return line_err(where, -EINVAL, "the path is too long");
-	memcpy(dest, line, dest_len);
-	dest[dest_len] = '\0';
-	if (canonical_relative(dest, dest_len) && m->cwd_len + 1 + dest_len < PATH_MAX) {
+	/* The ring's slot may still hold a DEST waiting for its node. */
+	drain_ring(m, RING_SIZE - 1);
+	canonical = canonical_relative_hash(line, dest_len, &hash);
+	if (canonical && m->cwd_len + 1 + dest_len < PATH_MAX) {
 		/* The common case, without path_join_lexical's walk. */
 		size_t at = m->cwd_len > 1 ? m->cwd_len + 1 : 1;
 
 		memcpy(norm, m->cwd, m->cwd_len);
 		norm[at - 1] = '/';
-		memcpy(norm + at, dest, dest_len + 1);
-		norm_len = at + dest_len;
-	} else if (path_join_lexical(m->cwd, dest, norm) < 0) {
-		return line_err(where, -EINVAL, "the path is too long");
+		memcpy(norm + at, line, dest_len);
+		norm[at + dest_len] = '\0';
+		r->len = at + dest_len;
+		r->hash = hash_final(hash);
 	} else {
-		norm_len = strlen(norm);
-	}
-	if (tab) {
-		memcpy(src, tab + 1, src_len);
-		src[src_len] = '\0';
-	} else {
-		memcpy(src, dest, dest_len + 1);
+		char dest[PATH_MAX];
+
+		memcpy(dest, line, dest_len);
+		dest[dest_len] = '\0';
+		if (path_join_lexical(m->cwd, dest, host) < 0)
+			return line_err(where, -EINVAL, "the path is too long");
+		r->len = strlen(host);
+		memcpy(norm, host, r->len + 1);
+		r->hash = hash_final(hash_more(HASH_SEED, norm, r->len));
 	}
 	if (m->count == m->cap) {
 		m->cap = m->cap ? m->cap * 2 : 1024;
@@ -241,11 +281,18 @@ static int parse_line(struct manifest *m, const char *line, size_t len)
 	p->line = line - m->data;
 	p->line_len = len;
 	p->line_no = where->line;
-	p->node = view_node(m->v, norm, norm_len);
+	p->node = NONE;
 	p->next = NONE;
 	p->state = SRC_UNCHECKED;
 	p->src = NONE;
-	if ((tab || !canonical_relative(dest, dest_len)) && has_dotdot(src)) {
+	if (tab) {
+		memcpy(src, tab + 1, src_len);
+		src[src_len] = '\0';
+	} else if (!canonical) {
+		memcpy(src, line, dest_len);
+		src[dest_len] = '\0';
+	}
+	if ((tab || !canonical) && has_dotdot(src)) {
 		/* The host resolves ".." after the links before it: so must we. */
 		char joined[PATH_MAX * 2];
 
@@ -263,7 +310,9 @@ static int parse_line(struct manifest *m, const char *line, size_t len)
 		p->src = m->srcs.len;
 		strbuf_add(&m->srcs, host, strlen(host) + 1);
 	}
-	m->count++;
+	r->line = m->count++;
+	m->ring_tail++;
+	view_prefetch(m->v, r->hash);
 	return 0;
 }
 
@@ -300,7 +349,7 @@ struct dir_group {
 /* Check the sources of the group G by reading their directory FD once. SLOTS: 4 * G->count. */
 static void list_group(struct manifest *m, const struct dir_group *g, int fd, uint32_t *slots)
 {
-	uint32_t mask = 1, name_at = g->len == 1 ? 1 : g->len + 1;
+	uint32_t mask = 1, name_at = g->len == 1 ? 1 : g->len + 1, names = 0;
 	char buf[32768];
 	ssize_t n;
 
@@ -315,10 +364,13 @@ static void list_group(struct manifest *m, const struct dir_group *g, int fd, ui
 		while (slots[s] != NONE &&
 		       strcmp(host_path(m, &m->lines[slots[s]]) + name_at, name))
 			s = (s + 1) & mask;
+		if (slots[s] == NONE)
+			names++;
 		m->lines[i].same = slots[s];
 		slots[s] = i;
 	}
-	while ((n = getdents64(fd, buf, sizeof(buf))) > 0) {
+	/* Until every name is seen: the rest of the directory cannot tell more. */
+	while (names > 0 && (n = getdents64(fd, buf, sizeof(buf))) > 0) {
 		for (ssize_t off = 0; off < n;) {
 			struct dirent64 *d = (struct dirent64 *)(buf + off);
 			size_t len = strlen(d->d_name);
@@ -329,6 +381,8 @@ static void list_group(struct manifest *m, const struct dir_group *g, int fd, ui
 			while (slots[s] != NONE &&
 			       strcmp(host_path(m, &m->lines[slots[s]]) + name_at, d->d_name) != 0)
 				s = (s + 1) & mask;
+			if (slots[s] != NONE && m->lines[slots[s]].state == SRC_UNCHECKED)
+				names--;
 			for (uint32_t i = slots[s]; i != NONE; i = m->lines[i].same) {
 				struct pending *p = &m->lines[i];
 
@@ -514,6 +568,8 @@ int view_add_inputs(struct view *v, const char *manifest, const char *cwd, char 
 	}
 	m.cwd = cwd;
 	m.cwd_len = strlen(cwd);
+	/* What parse_line puts before a canonical DEST: CWD and '/', or '/' alone. */
+	m.cwd_hash = hash_step(hash_more(HASH_SEED, cwd, m.cwd_len > 1 ? m.cwd_len : 0), '/');
 	ret = read_whole(manifest, &m.data, &size);
 	if (ret < 0) {
 		if (err)
@@ -527,6 +583,7 @@ int view_add_inputs(struct view *v, const char *manifest, const char *cwd, char 
 		return -EFBIG;
 	}
 	reserve(&m, size);
+	m.ring = xmalloc(RING_SIZE * sizeof(*m.ring));
 	/* Parse up to the first broken line, and keep its error for after the lines before it. */
 	m.where.err = &m.error_text;
 	while (pos < size) {
@@ -545,6 +602,8 @@ int view_add_inputs(struct view *v, const char *manifest, const char *cwd, char 
 		if (m.error < 0)
 			break;
 	}
+	drain_ring(&m, 0);
+	free(m.ring);
 	check_sources(&m);
 	m.where.err = err;
 	ret = declare_lines(&m);

@@ -104,29 +104,9 @@ struct table {
 	const char *pool;
 };
 
-/* FNV-1a, updated byte by byte so that every prefix's hash comes on the way, then mixed. */
-#define HASH_SEED 2166136261u
-
-static inline uint32_t hash_step(uint32_t h, unsigned char c)
-{
-	return (h ^ c) * 16777619u;
-}
-
-static inline uint32_t hash_final(uint32_t h)
-{
-	h ^= h >> 15;
-	h *= 0x2c1b3c6du;
-	h ^= h >> 12;
-	return h;
-}
-
 static uint32_t hash_path(const char *p, size_t len)
 {
-	uint32_t h = HASH_SEED;
-
-	for (size_t i = 0; i < len; i++)
-		h = hash_step(h, p[i]);
-	return hash_final(h);
+	return hash_final(hash_more(HASH_SEED, p, len));
 }
 
 static uint32_t table_find(const struct table *t, const char *path, size_t len, uint32_t hash)
@@ -261,11 +241,21 @@ static size_t parent_len(const struct vnode *n)
 	return n->name > 1 ? n->name - 1 : 1;
 }
 
-/* The node of PATH (canonical, LEN bytes), made with its missing ancestors when absent. */
+void view_prefetch(const struct view *v, uint32_t hash)
+{
+	__builtin_prefetch(&v->slots[hash & v->slot_mask]);
+}
+
 uint32_t view_node(struct view *v, const char *path, size_t len)
 {
+	return view_node_hashed(v, path, len, hash_path(path, len));
+}
+
+/* The node of PATH (canonical, LEN bytes), made with its missing ancestors when absent. */
+uint32_t view_node_hashed(struct view *v, const char *path, size_t len, uint32_t hash)
+{
 	struct table t;
-	uint32_t hash = hash_path(path, len), node, parent, first;
+	uint32_t node, parent, first;
 	const struct vnode *last;
 
 	builder_table(v, &t);
@@ -584,6 +574,30 @@ static void link_children(struct view *v)
 }
 
 /*
+ * A --hide DEST with something visible declared below it (a DEST of another
+ * kind) is a virtual directory, as a tmpfs with binds in it would be: it
+ * keeps its layer (LAYER_HIDE), and covers what is below it, so that its
+ * undeclared names stay absent. QUEUE holds every node, parents first.
+ */
+static void open_hidden_dirs(struct view *v, const uint32_t *queue)
+{
+	/* Builder only: PAD is set on the nodes with a visible DEST below them. */
+	for (uint32_t i = v->node_count; i-- > 1;) {
+		const struct vnode *n = &v->nodes[queue[i]];
+
+		if (n->pad || (n->type == NODE_DECL && n->layer != LAYER_HIDE))
+			v->nodes[n->parent].pad = 1;
+	}
+	for (uint32_t i = 0; i < v->node_count; i++) {
+		struct vnode *n = &v->nodes[i];
+
+		if (n->type == NODE_DECL && n->layer == LAYER_HIDE && n->pad)
+			n->type = NODE_VIRTUAL;
+		n->pad = 0;
+	}
+}
+
+/*
  * Decide each ancestor, parents first: a virtual directory unless its
  * counterpart in the layer covering it is a directory on the host.
  */
@@ -596,13 +610,18 @@ static void classify(struct view *v)
 
 	queue[tail++] = 0;
 	while (head < tail) {
-		uint32_t node = queue[head++];
-		struct vnode *n = &v->nodes[node];
-		const struct vnode *p = n->parent == NONE ? NULL : &v->nodes[n->parent];
+		const struct vnode *n = &v->nodes[queue[head++]];
 
 		for (uint32_t c = n->first_child; c != NONE; c = v->nodes[c].next_sibling)
 			queue[tail++] = c;
-		if (n->type == NODE_DECL)
+	}
+	open_hidden_dirs(v, queue);
+	for (head = 0; head < tail; head++) {
+		uint32_t node = queue[head];
+		struct vnode *n = &v->nodes[node];
+		const struct vnode *p = n->parent == NONE ? NULL : &v->nodes[n->parent];
+
+		if (n->type == NODE_DECL || n->cover == node)
 			continue;
 		n->cover = p ? p->cover : NONE;
 		if (n->cover == NONE) {

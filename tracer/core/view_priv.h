@@ -20,8 +20,39 @@
 int view_declare(struct view *v, enum layer_kind kind, const char *src, const char *dest,
 		 const char **conflict);
 
+/*
+ * The hash of the view paths: FNV-1a, updated byte by byte so that every
+ * prefix's hash comes on the way (hash_more from HASH_SEED), then mixed
+ * (hash_final).
+ */
+#define HASH_SEED 2166136261u
+
+static inline uint32_t hash_step(uint32_t h, unsigned char c)
+{
+	return (h ^ c) * 16777619u;
+}
+
+static inline uint32_t hash_more(uint32_t h, const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		h = hash_step(h, p[i]);
+	return h;
+}
+
+static inline uint32_t hash_final(uint32_t h)
+{
+	h ^= h >> 15;
+	h *= 0x2c1b3c6du;
+	h ^= h >> 12;
+	return h;
+}
+
 /* The node of the view path PATH (canonical, LEN bytes), made with its ancestors when absent. */
 uint32_t view_node(struct view *v, const char *path, size_t len);
+/* The same, HASH being hash_final(hash_more(HASH_SEED, PATH, LEN)). */
+uint32_t view_node_hashed(struct view *v, const char *path, size_t len, uint32_t hash);
+/* Bring the hash table's slot of HASH into the cache, for a view_node_hashed soon after. */
+void view_prefetch(const struct view *v, uint32_t hash);
 
 /* View_declare at the node NODE. */
 int view_declare_node(struct view *v, uint32_t node, enum layer_kind kind, const char *src,

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "rows.h"
 #include "ptvfs/resolve.h"
 #include "ptvfs/util.h"
 
@@ -51,28 +52,6 @@ static const struct join_case join_cases[] = {
     {"/a/b", NULL, "/a/b"},
     {NULL, NULL, "/"},
 };
-
-/*
- * Criterion hands each parameter to the test in another process, where
- * pointers into this one mean nothing: the parameter is a row's index.
- */
-static size_t *row_indexes(size_t n)
-{
-	size_t *idx = cr_malloc(n * sizeof(*idx));
-
-	for (size_t i = 0; i < n; i++)
-		idx[i] = i;
-	return idx;
-}
-
-static void free_row_indexes(struct criterion_test_params *params)
-{
-	cr_free(params->params);
-}
-
-#define ROWS(table)                                                                                \
-	cr_make_param_array(size_t, row_indexes(sizeof(table) / sizeof((table)[0])),               \
-			    sizeof(table) / sizeof((table)[0]), free_row_indexes)
 
 ParameterizedTestParameters(path_join_lexical, table)
 {

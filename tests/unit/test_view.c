@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "rows.h"
 #include "ptvfs/util.h"
 #include "ptvfs/view.h"
 
@@ -164,25 +165,6 @@ static void check_row(const struct view *v, const struct expect *e)
 		cr_assert_eq(t.layer_index, (uint32_t)e->layer_index, "%s: layer_index %u", path,
 			     t.layer_index);
 }
-
-/* Criterion runs each parameter in another process: the parameter is a row's index. */
-static size_t *row_indexes(size_t n)
-{
-	size_t *idx = cr_malloc(n * sizeof(*idx));
-
-	for (size_t i = 0; i < n; i++)
-		idx[i] = i;
-	return idx;
-}
-
-static void free_row_indexes(struct criterion_test_params *params)
-{
-	cr_free(params->params);
-}
-
-#define ROWS(table)                                                                                \
-	cr_make_param_array(size_t, row_indexes(sizeof(table) / sizeof((table)[0])),               \
-			    sizeof(table) / sizeof((table)[0]), free_row_indexes)
 
 /* Precedence, --hide, --symlink, --tmpfs and read-only layers over the host's "/". */
 

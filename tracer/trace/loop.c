@@ -61,6 +61,7 @@ static void on_forwardable_signal(int sig, siginfo_t *si, void *uc)
 {
 	/* Wakes a waitpid() entered just after the loop looked at pending_signal. */
 	static const struct itimerval kick = {{0, 0}, {0, 1000}};
+	int saved_errno = errno;
 
 	(void)uc;
 	/* From the terminal the command's process group got it already (SI_KERNEL). */
@@ -70,6 +71,7 @@ static void on_forwardable_signal(int sig, siginfo_t *si, void *uc)
 	pending_sender = si->si_pid;
 	pending_signal = sig;
 	setitimer(ITIMER_REAL, &kick, NULL);
+	errno = saved_errno;
 }
 
 static void on_alarm(int sig)

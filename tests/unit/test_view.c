@@ -783,6 +783,53 @@ Test(view, manifest_of_a_large_directory)
 	view_free(v);
 }
 
+/*
+ * Enough lines for the directories to be listed while the manifest is
+ * parsed: links among them, and a missing name in a listed directory is
+ * the error of its line, not of a later broken one.
+ */
+Test(view, manifest_of_many_listed_directories)
+{
+	struct strbuf sb = {0};
+	struct view *v = view_new();
+	char *err = NULL;
+	const char *m;
+
+	touch(tp("lib/z.so"));
+	for (int d = 0; d < 120; d++) {
+		for (int f = 0; f < 30; f++) {
+			char name[64];
+
+			snprintf(name, sizeof(name), "many/d%03d/f%02d", d, f);
+			if (f == 5 && d % 10 == 3) {
+				make_parents(tp(name));
+				cr_assert_eq(symlink("../../lib/z.so", tp(name)), 0);
+			} else {
+				touch(tp(name));
+			}
+			strbuf_addf(&sb, "%s\n", name);
+		}
+	}
+	m = write_manifest(sb.buf);
+	cr_assert_eq(view_add_inputs(v, m, T, &err), 0, "%s", err ? err : "");
+	seal_ok(v);
+	cr_assert_eq(view_input_count(v), 3600);
+	cr_assert_str_eq(look(v, tp("many/d013/f05")).host, tp("lib/z.so"));
+	cr_assert_str_eq(look(v, tp("many/d013/f06")).host, tp("many/d013/f06"));
+	cr_assert_str_eq(look(v, tp("many/d119/f29")).host, tp("many/d119/f29"));
+	view_free(v);
+
+	/* Missing names in listed directories: the first one's line. */
+	v = view_new();
+	strbuf_addstr(&sb, "many/d050/nope\nmany/d007/f01\nmany/d007/nope\n\t\n");
+	m = write_manifest(sb.buf);
+	cr_assert_eq(view_add_inputs(v, m, T, &err), -ENOENT);
+	cr_assert_str_eq(err, xasprintf("%s:3601: many/d050/nope: No such file or directory", m));
+	free(err);
+	strbuf_release(&sb);
+	view_free(v);
+}
+
 /* The image holds no pointer: a copy of it is the same view. */
 Test(view, image_copy_is_the_same_view)
 {

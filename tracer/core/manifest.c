@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -187,6 +188,8 @@ struct manifest {
 	/* The DESTs parsed, not yet made nodes: their slots are being prefetched. */
 	struct ring_entry *ring;
 	uint32_t ring_head, ring_tail;
+	/* The sources grouped by host directory while parsing (see check_sources). */
+	struct checker *check;
 };
 
 /* A DEST waiting for its node: the line's pending index, its path and hash. */
@@ -223,6 +226,8 @@ static uint32_t name_hash(const char *s, size_t len)
 		h = (h ^ (unsigned char)s[i]) * 16777619u;
 	return h ^ (h >> 15);
 }
+
+static void group_line(struct manifest *m, uint32_t i, const char *host, size_t len);
 
 /* Parse the line LINE (LEN bytes, no newline, no comment) into a pending declaration. */
 static int parse_line(struct manifest *m, const char *line, size_t len)
@@ -307,8 +312,13 @@ static int parse_line(struct manifest *m, const char *line, size_t len)
 		same = true;
 	}
 	if (!same && p->state >= 0) {
+		size_t host_len = strlen(host);
+
 		p->src = m->srcs.len;
-		strbuf_add(&m->srcs, host, strlen(host) + 1);
+		strbuf_add(&m->srcs, host, host_len + 1);
+		group_line(m, m->count, host, host_len);
+	} else if (same) {
+		group_line(m, m->count, norm, r->len);
 	}
 	r->line = m->count++;
 	m->ring_tail++;
@@ -319,13 +329,15 @@ static int parse_line(struct manifest *m, const char *line, size_t len)
 /*
  * Check the source of P: readlinkat tells a link (its length), another file
  * (EINVAL) and a missing one (ENOENT, ENOTDIR) apart in one call. DIRFD
- * and NAME, when DIRFD is not AT_FDCWD, are its directory and name there.
+ * and NAME are its directory and name there; NAME NULL: P's host path.
  */
 static void check_one(struct manifest *m, struct pending *p, int dirfd, const char *name)
 {
 	char c;
 
-	if (readlinkat(dirfd, dirfd == AT_FDCWD ? host_path(m, p) : name, &c, 1) >= 0)
+	if (dirfd == AT_FDCWD && !name)
+		name = host_path(m, p);
+	if (readlinkat(dirfd, name, &c, 1) >= 0)
 		p->state = SRC_LINK;
 	else if (errno == EINVAL)
 		p->state = SRC_EXISTS;
@@ -333,18 +345,59 @@ static void check_one(struct manifest *m, struct pending *p, int dirfd, const ch
 		p->state = -errno;
 }
 
+/* A directory's entries as listed (getdents64), found by name. */
+struct name_set {
+	uint32_t mask;
+	char *buf;	  /* the dirent64 records */
+	uint32_t slots[]; /* their offsets in BUF plus one, 0: empty */
+};
+
+/* What became of a group's listing while parsing. */
+enum {
+	GROUP_NEW,    /* not queued: checked after parsing */
+	GROUP_QUEUED, /* queued to be listed, or being listed */
+	GROUP_LISTED, /* listed (SET), or left to after parsing (SET NULL) */
+};
+
 /* A directory's sources: FIRST's host path up to LEN bytes, the others by NEXT. */
 struct dir_group {
 	uint32_t first;
 	uint32_t len;
 	uint32_t hash;
-	uint32_t count;
+	uint32_t count; /* stored atomically while parsing (read by the listers) */
+	char *dir;	/* its path (LEN bytes), for the listers */
+	struct name_set *set;
+	atomic_int status; /* GROUP_* */
 };
 
 /* Below this many sources in a directory, a readlinkat of each path costs less than opening it. */
 #define GROUP_OPEN_MIN 12
 /* Read the directory when it has at most this many bytes a source asked of it (ext4: ~32 a name). */
 #define GROUP_LIST_MAX_BYTES 256
+/* A group is listed while parsing from this many sources on (ext4: a 4096-byte directory). */
+#define GROUP_QUEUE_MIN 16
+
+/*
+ * The check of the sources. While the main thread parses, a lister thread
+ * reads the directories that have many sources (queued as they reach
+ * GROUP_QUEUE_MIN) into name sets. After parsing, every thread lists what
+ * is left queued, then checks the groups: their lines against the name
+ * set, or as before (check_group).
+ */
+struct checker {
+	struct manifest *m;
+	struct dir_group *groups;
+	uint32_t count, max, last;
+	uint32_t mask;
+	uint32_t *table; /* the groups by directory */
+	uint32_t *queue; /* the groups to list, in order */
+	bool listing;	 /* a lister thread runs while parsing */
+	atomic_uint queued, next_list, next_check;
+	atomic_bool done; /* parsing is over */
+	atomic_bool waiting;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+};
 
 /* Check the sources of the group G by reading their directory FD once. SLOTS: 4 * G->count. */
 static void list_group(struct manifest *m, const struct dir_group *g, int fd, uint32_t *slots)
@@ -400,14 +453,10 @@ static void check_group(struct manifest *m, const struct dir_group *g, uint32_t 
 {
 	uint32_t name_at = g->len == 1 ? 1 : g->len + 1;
 	autoclose int fd = -1;
-	char dir[PATH_MAX];
 	struct stat st;
 
-	if (g->count >= GROUP_OPEN_MIN) {
-		memcpy(dir, host_path(m, &m->lines[g->first]), g->len);
-		dir[g->len] = '\0';
-		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	}
+	if (g->count >= GROUP_OPEN_MIN)
+		fd = open(g->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size <= (off_t)g->count * GROUP_LIST_MAX_BYTES)
 		list_group(m, g, fd, slots);
 	/* The rest: not listed, or not seen in the listing (/proc does not list every task). */
@@ -415,93 +464,261 @@ static void check_group(struct manifest *m, const struct dir_group *g, uint32_t 
 		struct pending *p = &m->lines[i];
 
 		if (p->state == SRC_UNCHECKED)
-			check_one(m, p, fd < 0 ? AT_FDCWD : fd, host_path(m, p) + name_at);
+			check_one(m, p, fd < 0 ? AT_FDCWD : fd,
+				  fd < 0 ? NULL : host_path(m, p) + name_at);
 	}
 }
 
-struct checker {
-	struct manifest *m;
-	struct dir_group *groups;
-	uint32_t count, max;
-	atomic_uint next;
-};
+/* Read the directory of the group G whole into its name set (none when it is too big or fails). */
+static void list_dir(struct dir_group *g)
+{
+	uint32_t count = __atomic_load_n(&g->count, __ATOMIC_RELAXED), mask = 1, entries = 0;
+	autoclose int fd = open(g->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	size_t len = 0, cap = 16384;
+	struct name_set *set;
+	struct stat st;
+	char *buf;
+	ssize_t n;
 
-static void *check_groups(void *arg)
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > (off_t)count * GROUP_LIST_MAX_BYTES)
+		return;
+	buf = xmalloc(cap);
+	for (;;) {
+		if (cap - len < 4096)
+			buf = xrealloc(buf, cap *= 2);
+		n = getdents64(fd, buf + len, cap - len);
+		if (n < 0) {
+			free(buf);
+			return;
+		}
+		if (n == 0)
+			break;
+		for (ssize_t off = 0; off < n;
+		     off += ((struct dirent64 *)(buf + len + off))->d_reclen)
+			entries++;
+		len += n;
+	}
+	while (mask + 1 < 2 * entries)
+		mask = mask * 2 + 1;
+	set = xmalloc(sizeof(*set) + (mask + 1) * sizeof(*set->slots));
+	set->mask = mask;
+	set->buf = buf;
+	memset(set->slots, 0, (mask + 1) * sizeof(*set->slots));
+	for (size_t off = 0; off < len; off += ((struct dirent64 *)(buf + off))->d_reclen) {
+		const char *name = ((struct dirent64 *)(buf + off))->d_name;
+		uint32_t s = name_hash(name, strlen(name)) & mask;
+
+		while (set->slots[s])
+			s = (s + 1) & mask;
+		set->slots[s] = off + 1;
+	}
+	g->set = set;
+}
+
+/* Check the sources of the group G against its name set: a readlinkat each of those not in it. */
+static void match_group(struct manifest *m, const struct dir_group *g)
+{
+	const struct name_set *set = g->set;
+	uint32_t name_at = g->len == 1 ? 1 : g->len + 1;
+
+	for (uint32_t i = g->first; i != NONE; i = m->lines[i].next) {
+		struct pending *p = &m->lines[i];
+		const char *name = host_path(m, p) + name_at;
+		uint32_t s = name_hash(name, strlen(name)) & set->mask;
+		const struct dirent64 *d = NULL;
+
+		for (; set->slots[s]; s = (s + 1) & set->mask) {
+			d = (const struct dirent64 *)(set->buf + set->slots[s] - 1);
+			if (strcmp(d->d_name, name) == 0)
+				break;
+			d = NULL;
+		}
+		if (d && d->d_type != DT_UNKNOWN)
+			p->state = d->d_type == DT_LNK ? SRC_LINK : SRC_EXISTS;
+		else
+			check_one(m, p, AT_FDCWD, NULL);
+	}
+}
+
+/* List the queued directories; until parsing is over when WAIT. */
+static void list_queued(struct checker *c, bool wait)
+{
+	for (;;) {
+		bool done = atomic_load(&c->done);
+		uint32_t queued = atomic_load(&c->queued);
+		uint32_t n = atomic_load(&c->next_list);
+
+		if (n < queued) {
+			if (atomic_compare_exchange_weak(&c->next_list, &n, n + 1)) {
+				struct dir_group *g = &c->groups[c->queue[n]];
+
+				list_dir(g);
+				atomic_store_explicit(&g->status, GROUP_LISTED,
+						      memory_order_release);
+			}
+			continue;
+		}
+		if (done || !wait)
+			return;
+		pthread_mutex_lock(&c->lock);
+		atomic_store(&c->waiting, true);
+		while (!atomic_load(&c->done) && atomic_load(&c->queued) == queued)
+			pthread_cond_wait(&c->cond, &c->lock);
+		atomic_store(&c->waiting, false);
+		pthread_mutex_unlock(&c->lock);
+	}
+}
+
+/* Check the groups (after parsing). */
+static void check_listed(struct checker *c)
+{
+	autofree uint32_t *slots = xmalloc(4 * (c->max + 1) * sizeof(*slots));
+	uint32_t i;
+
+	while ((i = atomic_fetch_add(&c->next_check, 1)) < c->count) {
+		struct dir_group *g = &c->groups[i];
+
+		/* Being listed by another thread: it is nearly done. */
+		while (atomic_load_explicit(&g->status, memory_order_acquire) == GROUP_QUEUED)
+			sched_yield();
+		if (g->set)
+			match_group(c->m, g);
+		else
+			check_group(c->m, g, slots);
+	}
+}
+
+static void *checker_thread(void *arg)
 {
 	struct checker *c = arg;
-	autofree uint32_t *slots = xmalloc(4 * (c->max + 1) * sizeof(*slots));
-	uint32_t g;
 
-	while ((g = atomic_fetch_add(&c->next, 1)) < c->count)
-		check_group(c->m, &c->groups[g], slots);
+	list_queued(c, true);
+	check_listed(c);
 	return NULL;
+}
+
+static void wake_lister(struct checker *c)
+{
+	if (!atomic_load(&c->waiting))
+		return;
+	pthread_mutex_lock(&c->lock);
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Put the line I (its host path HOST, LEN bytes) in the group of its directory. */
+static void group_line(struct manifest *m, uint32_t i, const char *host, size_t len)
+{
+	struct checker *c = m->check;
+	const char *slash = memrchr(host, '/', len);
+	uint32_t dir_len = slash == host ? 1 : slash - host, g, count;
+
+	if (len == 1) {
+		/* "/" */
+		check_one(m, &m->lines[i], AT_FDCWD, host);
+		return;
+	}
+	/* Sources come by directory: the last one's, often. */
+	if (c->last != NONE && c->groups[c->last].len == dir_len &&
+	    memcmp(c->groups[c->last].dir, host, dir_len) == 0) {
+		g = c->last;
+	} else {
+		uint32_t h = name_hash(host, dir_len), s;
+
+		for (s = h & c->mask; c->table[s] != NONE; s = (s + 1) & c->mask) {
+			const struct dir_group *o = &c->groups[c->table[s]];
+
+			if (o->hash == h && o->len == dir_len && memcmp(o->dir, host, dir_len) == 0)
+				break;
+		}
+		if (c->table[s] == NONE) {
+			struct dir_group *n = &c->groups[c->count];
+
+			n->first = NONE;
+			n->len = dir_len;
+			n->hash = h;
+			n->count = 0;
+			n->dir = xstrndup(host, dir_len);
+			n->set = NULL;
+			atomic_init(&n->status, GROUP_NEW);
+			c->table[s] = c->count++;
+		}
+		g = c->table[s];
+	}
+	m->lines[i].next = c->groups[g].first;
+	c->groups[g].first = i;
+	count = c->groups[g].count + 1;
+	__atomic_store_n(&c->groups[g].count, count, __ATOMIC_RELAXED);
+	if (count > c->max)
+		c->max = count;
+	c->last = g;
+	if (count == GROUP_QUEUE_MIN && c->listing) {
+		uint32_t q = atomic_load_explicit(&c->queued, memory_order_relaxed);
+
+		atomic_store_explicit(&c->groups[g].status, GROUP_QUEUED, memory_order_relaxed);
+		c->queue[q] = g;
+		atomic_store(&c->queued, q + 1);
+		wake_lister(c);
+	}
 }
 
 /* From this many sources on, the directories are shared out to threads. */
 #define THREADS_MIN_SOURCES 2048
 #define THREADS_MAX 8
 
-/* Check every source: grouped by host directory, the groups shared out to a few threads. */
-static void check_sources(struct manifest *m)
+/* Ready the check for LINES lines at most; with a lister thread (*LISTER) when they are many. */
+static void check_start(struct manifest *m, struct checker *c, size_t lines, pthread_t *lister)
 {
-	uint32_t mask = 1023, last = NONE;
-	autofree uint32_t *table = NULL;
-	struct checker c = {.m = m};
+	memset(c, 0, sizeof(*c));
+	c->m = m;
+	c->last = NONE;
+	c->mask = 1023;
+	while (c->mask + 1 < 2 * lines)
+		c->mask = c->mask * 2 + 1;
+	c->table = xmalloc((c->mask + 1) * sizeof(*c->table));
+	memset(c->table, 0xff, (c->mask + 1) * sizeof(*c->table));
+	c->groups = xmalloc((lines + 1) * sizeof(*c->groups));
+	c->queue = xmalloc((lines + 1) * sizeof(*c->queue));
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	m->check = c;
+	if (lines >= THREADS_MIN_SOURCES && sysconf(_SC_NPROCESSORS_ONLN) > 1)
+		c->listing = pthread_create(lister, NULL, checker_thread, c) == 0;
+}
+
+/* Check every source (after parsing): the groups shared out to a few threads. */
+static void check_sources(struct manifest *m, struct checker *c, pthread_t lister)
+{
 	pthread_t threads[THREADS_MAX];
-	long nthreads = 1;
+	long nthreads = 1, extra = 0;
 
-	while (mask + 1 < 2 * m->count)
-		mask = mask * 2 + 1;
-	table = xmalloc((mask + 1) * sizeof(*table));
-	memset(table, 0xff, (mask + 1) * sizeof(*table));
-	c.groups = xmalloc((m->count + 1) * sizeof(*c.groups));
-	for (uint32_t i = 0; i < m->count; i++) {
-		struct pending *p = &m->lines[i];
-		const char *host = host_path(m, p);
-		const char *slash = strrchr(host, '/');
-		uint32_t len = slash == host ? 1 : slash - host, h, g;
-
-		if (p->state != SRC_UNCHECKED)
-			continue;
-		if (host[1] == '\0') {
-			check_one(m, p, AT_FDCWD, NULL);
-			continue;
-		}
-		/* Sources come by directory: the last one's, often. */
-		if (last != NONE && c.groups[last].len == len &&
-		    memcmp(host_path(m, &m->lines[c.groups[last].first]), host, len) == 0) {
-			g = last;
-		} else {
-			h = name_hash(host, len);
-			for (g = h & mask; table[g] != NONE; g = (g + 1) & mask) {
-				const struct dir_group *o = &c.groups[table[g]];
-
-				if (o->hash == h && o->len == len &&
-				    memcmp(host_path(m, &m->lines[o->first]), host, len) == 0)
-					break;
-			}
-			if (table[g] == NONE) {
-				c.groups[c.count] = (struct dir_group){NONE, len, h, 0};
-				table[g] = c.count++;
-			}
-			g = table[g];
-		}
-		p->next = c.groups[g].first;
-		c.groups[g].first = i;
-		if (++c.groups[g].count > c.max)
-			c.max = c.groups[g].count;
-		last = g;
-	}
+	pthread_mutex_lock(&c->lock);
+	atomic_store(&c->done, true);
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
 	if (m->count >= THREADS_MIN_SOURCES)
 		nthreads = sysconf(_SC_NPROCESSORS_ONLN);
 	nthreads = nthreads < 1 ? 1 : nthreads > THREADS_MAX ? THREADS_MAX : nthreads;
-	for (long t = 1; t < nthreads; t++)
-		if (pthread_create(&threads[t], NULL, check_groups, &c) != 0)
-			nthreads = t;
-	check_groups(&c);
-	for (long t = 1; t < nthreads; t++)
+	if (c->listing)
+		threads[extra++] = lister;
+	while (extra < nthreads - 1 &&
+	       pthread_create(&threads[extra], NULL, checker_thread, c) == 0)
+		extra++;
+	list_queued(c, false);
+	check_listed(c);
+	for (long t = 0; t < extra; t++)
 		pthread_join(threads[t], NULL);
-	free(c.groups);
+	for (uint32_t i = 0; i < c->count; i++) {
+		if (c->groups[i].set)
+			free(c->groups[i].set->buf);
+		free(c->groups[i].set);
+		free(c->groups[i].dir);
+	}
+	free(c->groups);
+	free(c->queue);
+	free(c->table);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->cond);
 }
 
 /* Declare the checked lines in order: the first error is the first line's. */
@@ -552,6 +769,8 @@ static void reserve(struct manifest *m, size_t size)
 int view_add_inputs(struct view *v, const char *manifest, const char *cwd, char **err)
 {
 	struct manifest m = {.v = v, .where = {manifest, 0, NULL}};
+	struct checker checker;
+	pthread_t lister;
 	char cwd_buf[PATH_MAX];
 	size_t size = 0, pos = 0;
 	int ret;
@@ -583,6 +802,7 @@ int view_add_inputs(struct view *v, const char *manifest, const char *cwd, char 
 		return -EFBIG;
 	}
 	reserve(&m, size);
+	check_start(&m, &checker, m.cap, &lister);
 	m.ring = xmalloc(RING_SIZE * sizeof(*m.ring));
 	/* Parse up to the first broken line, and keep its error for after the lines before it. */
 	m.where.err = &m.error_text;
@@ -604,7 +824,7 @@ int view_add_inputs(struct view *v, const char *manifest, const char *cwd, char 
 	}
 	drain_ring(&m, 0);
 	free(m.ring);
-	check_sources(&m);
+	check_sources(&m, &checker, lister);
 	m.where.err = err;
 	ret = declare_lines(&m);
 	if (ret == 0 && m.error < 0) {

@@ -219,20 +219,19 @@ static struct process_node *target_of(struct tracer *t, struct thread *th, long 
 	return target ? node_find(t, target->tgid) : NULL;
 }
 
-void cpu_syscall_stop(struct tracer *t, struct thread *th, const struct syscall_desc *d)
+void cpu_syscall_stop(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+		      const arch_regs *regs)
 {
-	arch_regs regs;
+	struct process_node *n;
 
 	if (d->nr != __NR_sched_setaffinity) {
 		th->exit_pending = d; /* sched_getaffinity: the answer is fixed at its exit */
 		return;
 	}
-	if (ptrace(PTRACE_GETREGS, th->tid, 0, &regs) == 0) {
-		/* The process it places places itself from now on. */
-		struct process_node *n = target_of(t, th, (long)arch_arg(&regs, 0));
-		if (n)
-			n->self_placed = true;
-	}
+	/* The process it places places itself from now on. */
+	n = target_of(t, th, (long)arch_arg(regs, 0));
+	if (n)
+		n->self_placed = true;
 }
 
 void cpu_syscall_exit(struct tracer *t, struct thread *th)

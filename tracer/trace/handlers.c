@@ -514,7 +514,7 @@ bool handle_syscall_stop(struct tracer *t, struct thread *th)
 		refuse_call(t, th, d, &regs, d->refuse_errno, NULL);
 		return false;
 	case SYS_KIND_AFFINITY:
-		cpu_syscall_stop(t, th, d);
+		cpu_syscall_stop(t, th, d, &regs);
 		break;
 	case SYS_KIND_CLONE:
 		keep_child_traced(th, d, &regs);

@@ -142,7 +142,8 @@ void cpu_update(struct tracer *t);
 /* How long the loop may sleep before cpu_update() must run again; -1: as long as it likes. */
 long cpu_wait_budget_ns(const struct tracer *t);
 /* sched_setaffinity or sched_getaffinity stopped; and the latter's exit. */
-void cpu_syscall_stop(struct tracer *t, struct thread *th, const struct syscall_desc *d);
+void cpu_syscall_stop(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+		      const arch_regs *regs);
 void cpu_syscall_exit(struct tracer *t, struct thread *th);
 
 /* loop.c */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "rows.h"
+#include "tree.h"
 #include "ptvfs/resolve.h"
 #include "ptvfs/util.h"
 
@@ -547,18 +548,8 @@ static void make_tree(void)
 	cr_assert_not_null(mkdtemp(tmpl));
 	cr_assert_not_null(realpath(tmpl, tree_top));
 	snprintf(tree_base, sizeof(tree_base), "%s/w", tree_top);
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", tree_top, dirs[i]);
-		cr_assert_eq(mkdir(path, 0755), 0, "%s: %s", path, strerror(errno));
-	}
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		int fd;
-
-		snprintf(path, sizeof(path), "%s/%s", tree_top, files[i]);
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
-		cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
-		close(fd);
-	}
+	make_dirs_and_files(tree_top, dirs, sizeof(dirs) / sizeof(dirs[0]), files,
+			    sizeof(files) / sizeof(files[0]));
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", tree_top, links[i][0]);
 		if (links[i][1][0] == '@')

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "rows.h"
+#include "tree.h"
 #include "ptvfs/util.h"
 #include "ptvfs/view.h"
 #include "ptvfs/view_resolve.h"
@@ -499,18 +500,8 @@ static void make_diff_tree(const char *top)
 	};
 	char path[PATH_MAX * 2];
 
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", top, dirs[i]);
-		cr_assert_eq(mkdir(path, 0755), 0, "%s: %s", path, strerror(errno));
-	}
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		int fd;
-
-		snprintf(path, sizeof(path), "%s/%s", top, files[i]);
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
-		cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
-		close(fd);
-	}
+	make_dirs_and_files(top, dirs, sizeof(dirs) / sizeof(dirs[0]), files,
+			    sizeof(files) / sizeof(files[0]));
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", top, links[i][1]);
 		cr_assert_eq(symlink(links[i][0], path), 0, "%s: %s", path, strerror(errno));

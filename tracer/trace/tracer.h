@@ -15,12 +15,8 @@
 #include "ptvfs/report.h"
 #include "ptvfs/resolve.h"
 #include "ptvfs/syscalls.h"
+#include "options.h"
 #include "regs.h"
-
-struct options {
-	const char *report_file;
-	char **command; /* NULL-terminated, not owned */
-};
 
 /* One traced task (a thread; a process's first thread has tid == tgid). Per-thread lifetime. */
 struct thread {

@@ -1,0 +1,3 @@
+// SPDX-License-Identifier: MIT
+/* The command line (options.h). */
+#include "options.h"

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The command line, parsed (options.c): what to run, the view it runs in,
+ * and what to write. Filled once by main() before anything runs; read-only
+ * afterwards.
+ */
+#ifndef PTVFS_OPTIONS_H
+#define PTVFS_OPTIONS_H
+
+#include <stddef.h>
+
+struct view;
+struct scratch;
+
+/* One of --setenv, --unsetenv, --clearenv, applied in command-line order. */
+struct env_change {
+	enum { ENV_SET, ENV_UNSET, ENV_CLEAR } op;
+	const char *name;  /* ENV_SET, ENV_UNSET */
+	const char *value; /* ENV_SET */
+};
+
+struct options {
+	const char *report_file;
+	char **command; /* NULL-terminated, not owned */
+	/* The sealed view; NULL when no view option was given: the host's root, recording only. */
+	struct view *view;
+	/* --chdir DIR, a view path (relative: to the starting directory's view path); or NULL. */
+	const char *chdir;
+	struct env_change *env;
+	size_t env_count;
+	/* The run's private host directory (--tmpfs, virtual directories); NULL without a view. */
+	struct scratch *scratch;
+};
+
+/*
+ * Parse ARGV into OPTS: builds and seals the view. Bad input (an unknown
+ * option, a missing SRC, a broken manifest line, ...) ends ptvfs with a
+ * one-line message and exit status 125 before anything runs.
+ */
+void options_parse(int argc, char **argv, struct options *opts);
+/* Apply the --setenv, --unsetenv and --clearenv of OPTS to this process's environment. */
+void options_apply_env(const struct options *opts);
+void options_free(struct options *opts);
+
+#endif

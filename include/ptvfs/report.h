@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The record of a run: processes, files and their access kinds, and what
- * ptvfs refused; written as the JSON report of DESIGN.md §2 (format 1).
+ * The record of a run: processes, files and their access kinds, the
+ * declared inputs used and not, and what ptvfs refused; written as the JSON
+ * report of DESIGN.md §2 (format 1).
  *
  * The report owns everything added to it (strings are copied). It lives for
  * the whole run. No ptrace here: the tracer feeds it.
@@ -45,10 +46,28 @@ struct report_process {
 	bool accessed;	 /* recorded any access since this entry began */
 };
 
+/* What served a file in the view: decides whether reading it is "undeclared". */
+enum report_origin {
+	ORIGIN_OTHER = 0, /* the host base, --bind, --tmpfs, --overlay, ... */
+	ORIGIN_READ_ONLY, /* --root or --ro-bind: never undeclared */
+	ORIGIN_INPUT,	  /* a declared input, or below a declared input directory */
+	ORIGIN_SYSTEM,	  /* /dev, /proc, /sys */
+};
+
 struct report_file {
 	char *path; /* in the view */
 	char *host; /* on the host, or NULL */
 	unsigned access;
+	enum report_origin origin; /* the first one given other than ORIGIN_OTHER */
+	/*
+	 * The first record that read, executed or wrote the file wrote it: the
+	 * command made its contents (an output read back, a temporary file).
+	 * Records of metadata only (stat, list, probe) and deletions do not
+	 * decide; a record of read and write at once (O_RDWR) counts as
+	 * written. A tracer that knows old contents stayed readable records
+	 * the read first.
+	 */
+	bool written_first;
 };
 
 struct report *report_new(void);
@@ -59,7 +78,14 @@ void report_set_command(struct report *r, char *const *argv, const char *cwd);
 /* The command's end, as waitpid() reported it. */
 void report_set_exit(struct report *r, int wait_status);
 
-/* Record ACCESS (bits of enum access) of PATH (view) at HOST (may be NULL). */
+/*
+ * Record ACCESS (bits of enum access) of PATH (view) at HOST (may be NULL),
+ * served from ORIGIN. The first HOST given stays, and the first ORIGIN other
+ * than ORIGIN_OTHER.
+ */
+void report_add_from(struct report *r, const char *path, const char *host, unsigned access,
+		     enum report_origin origin);
+/* report_add_from() with ORIGIN_OTHER. */
 void report_add(struct report *r, const char *path, const char *host, unsigned access);
 /* The entry for PATH, or NULL. Owned by the report. */
 const struct report_file *report_find(const struct report *r, const char *path);
@@ -77,6 +103,33 @@ char **argv_from_cmdline(const char *buf, size_t len);
 void argv_free(char **argv);
 char **argv_dup(char *const *argv);
 
+/*
+ * The declared inputs (--inputs): their COUNT paths in the view, absolute
+ * and normalized, in manifest order (copied; a later call replaces them).
+ * A path listed more than once counts once, where it was first listed.
+ *
+ * Once called, even with COUNT 0, the report has, after "files":
+ *   "inputs": {"declared": N, "used": [...], "unused": [...], "undeclared": [...]}
+ * - declared: the number of distinct paths;
+ * - used: those with any access recorded at them or at any path below them
+ *   ("/a/b/c" is below "/a/b", "/a/bc" is not), in manifest order;
+ * - unused: the rest, in manifest order;
+ * - undeclared: the files recorded with ACCESS_READ or ACCESS_EXEC that are
+ *   neither declared nor below a declared path, were served from
+ *   ORIGIN_OTHER, are not /dev, /proc, /sys or below them (by path, whatever
+ *   their origin), and were not written first; sorted by path. A directory
+ *   only listed or looked up is not read.
+ * Without it the report has no "inputs".
+ */
+void report_set_inputs(struct report *r, size_t count, const char *const *view_paths);
+/*
+ * Whether each of the COUNT inputs last given to report_set_inputs() was
+ * used, in the same order, into USED[0..COUNT) (a path listed twice gets the
+ * same answer twice): for --unused-inputs, which writes each as its manifest
+ * line named it.
+ */
+void report_inputs_used(const struct report *r, bool *used);
+
 /* Something the record could not follow, refused instead: a syscall, a 32-bit process, ... */
 void report_add_refusal(struct report *r, pid_t pid, const char *what, const char *detail);
 size_t report_refusal_count(const struct report *r);
@@ -90,7 +143,12 @@ size_t report_unrecorded_count(const struct report *r);
  */
 void report_process_exit(struct report *r, pid_t pid, int wait_status);
 
-/* The report as JSON text (malloc'd, NUL-terminated); its length in *LEN. */
+/*
+ * The report as JSON text (malloc'd, NUL-terminated); its length in *LEN.
+ * Keys in this order: report_format, ptvfs_version, command, cwd, exit,
+ * processes, files, inputs (when set), refused, unrecorded. The same record
+ * gives the same text.
+ */
 char *report_to_json(const struct report *r, size_t *len);
 /* Write the JSON report to FILE atomically. Returns 0 or -errno. */
 int report_write(const struct report *r, const char *file);

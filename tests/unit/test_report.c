@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ptvfs/json.h"
 #include "ptvfs/report.h"
 #include "ptvfs/util.h"
 
@@ -470,5 +471,430 @@ Test(report, write_is_atomic)
 	unlink(file);
 	rmdir(sub);
 	rmdir(dir);
+	report_free(r);
+}
+
+/* The "inputs" object of R's report, parsed; ROOT to json_decref() after. */
+static json_t *parse_inputs(const struct report *r, json_t **root)
+{
+	json_t *inputs;
+
+	*root = parse_report(r);
+	inputs = json_object_get(*root, "inputs");
+	cr_assert(json_is_object(inputs), "no \"inputs\" object");
+	cr_expect_eq(json_object_size(inputs), 4);
+	cr_assert(json_is_integer(json_object_get(inputs, "declared")));
+	return inputs;
+}
+
+/* INPUTS[KEY] is exactly the N strings of WANT, in order. */
+static void expect_list(json_t *inputs, const char *key, const char *const *want, size_t n)
+{
+	json_t *list = json_object_get(inputs, key);
+
+	cr_assert(json_is_array(list), "\"%s\" is not an array", key);
+	cr_expect_eq(json_array_size(list), n, "\"%s\" has %zu entries, not %zu", key,
+		     json_array_size(list), n);
+	for (size_t i = 0; i < n && i < json_array_size(list); i++)
+		cr_expect_str_eq(json_string_value(json_array_get(list, i)), want[i], "%s[%zu]",
+				 key, i);
+}
+
+#define EXPECT_LIST(inputs, key, ...)                                                              \
+	expect_list(inputs, key, (const char *const[]){__VA_ARGS__},                               \
+		    sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
+
+static void expect_empty(json_t *inputs, const char *key)
+{
+	expect_list(inputs, key, NULL, 0);
+}
+
+Test(report, no_inputs_without_a_manifest)
+{
+	struct report *r = report_new();
+	json_t *root;
+
+	report_add(r, "/usr/include/stdio.h", NULL, ACCESS_READ);
+	root = parse_report(r);
+	cr_expect_null(json_object_get(root, "inputs"));
+	json_decref(root);
+	report_free(r);
+}
+
+Test(report, inputs_of_an_empty_manifest)
+{
+	struct report *r = report_new();
+	json_t *root, *inputs;
+
+	report_set_inputs(r, 0, NULL);
+	report_add(r, "/src/a.c", NULL, ACCESS_READ);
+	inputs = parse_inputs(r, &root);
+	cr_expect_eq(json_integer_value(json_object_get(inputs, "declared")), 0);
+	expect_empty(inputs, "used");
+	expect_empty(inputs, "unused");
+	EXPECT_LIST(inputs, "undeclared", "/src/a.c");
+	json_decref(root);
+	report_free(r);
+}
+
+Test(report, inputs_used_unused_undeclared)
+{
+	static const char *const declared[] = {"/src/a.c", "/src/b.h", "/src/c.h", "/src/d.c"};
+	struct report *r = report_new();
+	json_t *root, *inputs;
+
+	report_set_inputs(r, 4, declared);
+	report_add(r, "/src/a.c", "/host/src/a.c", ACCESS_READ);
+	report_add(r, "/src/c.h", NULL, ACCESS_STAT); /* any access uses it */
+	report_add(r, "/src/x.h", NULL, ACCESS_READ);
+	report_add(r, "/usr/bin/cc", NULL, ACCESS_EXEC | ACCESS_READ);
+	report_add(r, "/usr/lib/libc.so.6", NULL, ACCESS_READ);
+	report_add(r, "/usr/include/y.h", NULL, ACCESS_PROBE);
+	report_add(r, "/usr/include/z.h", NULL, ACCESS_STAT);
+	report_add(r, "/out/a.o", NULL, ACCESS_WRITE);
+	inputs = parse_inputs(r, &root);
+	cr_expect_eq(json_integer_value(json_object_get(inputs, "declared")), 4);
+	EXPECT_LIST(inputs, "used", "/src/a.c", "/src/c.h");
+	EXPECT_LIST(inputs, "unused", "/src/b.h", "/src/d.c");
+	EXPECT_LIST(inputs, "undeclared", "/src/x.h", "/usr/bin/cc", "/usr/lib/libc.so.6");
+	json_decref(root);
+	report_free(r);
+}
+
+Test(report, declared_directory_used_through_a_file_below)
+{
+	static const char *const declared[] = {"/a/b", "/a/c", "/d/e", "/f"};
+	struct report *r = report_new();
+	json_t *root, *inputs;
+
+	report_set_inputs(r, 4, declared);
+	report_add(r, "/a/b/x/y.h", NULL, ACCESS_READ);
+	report_add(r, "/d/e/missing.h", NULL, ACCESS_PROBE); /* a header search in it */
+	/* Only sharing a leading part of the name: not below. */
+	report_add(r, "/a/cd", NULL, ACCESS_READ);
+	report_add(r, "/a/c-d", NULL, ACCESS_READ);
+	report_add(r, "/a/c.d/e", NULL, ACCESS_READ);
+	report_add(r, "/ff", NULL, ACCESS_READ);
+	/* Above a declared directory: not a use of it. */
+	report_add(r, "/a", NULL, ACCESS_LIST);
+	inputs = parse_inputs(r, &root);
+	EXPECT_LIST(inputs, "used", "/a/b", "/d/e");
+	EXPECT_LIST(inputs, "unused", "/a/c", "/f");
+	EXPECT_LIST(inputs, "undeclared", "/a/c-d", "/a/c.d/e", "/a/cd", "/ff");
+	json_decref(root);
+	report_free(r);
+}
+
+Test(report, declared_root_covers_everything)
+{
+	static const char *const declared[] = {"/"};
+	struct report *r = report_new();
+	json_t *root, *inputs;
+
+	report_set_inputs(r, 1, declared);
+	report_add(r, "/usr/bin/cc", NULL, ACCESS_EXEC);
+	inputs = parse_inputs(r, &root);
+	EXPECT_LIST(inputs, "used", "/");
+	expect_empty(inputs, "unused");
+	expect_empty(inputs, "undeclared");
+	json_decref(root);
+	report_free(r);
+}
+
+Test(report, declared_directory_with_a_trailing_slash)
+{
+	static const char *const declared[] = {"/inc/", "/lib"};
+	struct report *r = report_new();
+	json_t *root, *inputs;
+
+	report_set_inputs(r, 2, declared);
+	report_add(r, "/inc/a.h", NULL, ACCESS_READ);
+	report_add(r, "/incx/b.h", NULL, ACCESS_READ);
+	inputs = parse_inputs(r, &root);
+	EXPECT_LIST(inputs, "used", "/inc/");
+	EXPECT_LIST(inputs, "unused", "/lib");
+	EXPECT_LIST(inputs, "undeclared", "/incx/b.h");
+	json_decref(root);
+	report_free(r);
+}
+
+Test(report, written_first)
+{
+	struct report *r = report_new();
+	json_t *root, *inputs;
+
+	/* Created, then read back: the command's own. */
+	report_add(r, "/out/a.o", NULL, ACCESS_WRITE);
+	report_add(r, "/out/a.o", NULL, ACCESS_READ);
+	/* Looked for, made, then run: lookups do not decide. */
+	report_add(r, "/out/prog", NULL, ACCESS_PROBE);
+	report_add(r, "/out/prog", NULL, ACCESS_WRITE);
+	report_add(r, "/out/prog", NULL, ACCESS_EXEC);
+	/* An old output looked at, removed, written again, read. */
+	report_add(r, "/out/lib.a", NULL, ACCESS_STAT);
+	report_add(r, "/out/lib.a", NULL, ACCESS_DELETE);
+	report_add(r, "/out/lib.a", NULL, ACCESS_WRITE);
+	report_add(r, "/out/lib.a", NULL, ACCESS_READ);
+	/* Opened for reading and writing at once (O_RDWR|O_TRUNC). */
+	report_add(r, "/out/log", NULL, ACCESS_READ | ACCESS_WRITE);
+	/* Read, then written: what was there was used. */
+	report_add(r, "/src/config.h", NULL, ACCESS_READ);
+	report_add(r, "/src/config.h", NULL, ACCESS_WRITE);
+	/* Linked with a symlink() the command made, then followed. */
+	report_add(r, "/tmp/link", NULL, ACCESS_WRITE);
+	report_add(r, "/tmp/link", NULL, ACCESS_READ);
+
+	cr_expect(report_find(r, "/out/a.o")->written_first);
+	cr_expect(report_find(r, "/out/prog")->written_first);
+	cr_expect(report_find(r, "/out/lib.a")->written_first);
+	cr_expect(report_find(r, "/out/log")->written_first);
+	cr_expect_not(report_find(r, "/src/config.h")->written_first);
+
+	report_set_inputs(r, 0, NULL);
+	inputs = parse_inputs(r, &root);
+	EXPECT_LIST(inputs, "undeclared", "/src/config.h");
+	json_decref(root);
+	report_free(r);
+}
+
+Test(report, origins)
+{
+	static const char *const declared[] = {"/src/a.c"};
+	struct report *r = report_new();
+	json_t *root, *inputs;
+
+	report_set_inputs(r, 1, declared);
+	report_add_from(r, "/usr/lib/libc.so.6", NULL, ACCESS_READ, ORIGIN_READ_ONLY);
+	report_add_from(r, "/opt/tool", NULL, ACCESS_EXEC, ORIGIN_READ_ONLY);
+	report_add_from(r, "/in/dir/f.h", NULL, ACCESS_READ, ORIGIN_INPUT);
+	report_add_from(r, "/dev/urandom", NULL, ACCESS_READ, ORIGIN_SYSTEM);
+	/* /dev, /proc, /sys by path, also when the origin was not given. */
+	report_add(r, "/proc/self/maps", NULL, ACCESS_READ);
+	report_add(r, "/proc", NULL, ACCESS_READ);
+	report_add(r, "/sys/devices/system/cpu/online", NULL, ACCESS_READ);
+	report_add(r, "/dev/null", NULL, ACCESS_READ | ACCESS_WRITE);
+	/* Only named like them. */
+	report_add(r, "/devices/x", NULL, ACCESS_READ);
+	report_add(r, "/sysroot/usr/include/a.h", NULL, ACCESS_READ);
+	report_add(r, "/home/proc", NULL, ACCESS_READ);
+	/* The first origin given stays; a record without one changes nothing. */
+	report_add(r, "/lib/ld.so", NULL, ACCESS_STAT);
+	report_add_from(r, "/lib/ld.so", NULL, ACCESS_READ, ORIGIN_READ_ONLY);
+	report_add_from(r, "/lib/ld.so", NULL, ACCESS_EXEC, ORIGIN_INPUT);
+	report_add(r, "/lib/ld.so", NULL, ACCESS_READ);
+	/* A declared file that was recorded without its origin. */
+	report_add(r, "/src/a.c", NULL, ACCESS_READ);
+
+	cr_expect_eq(report_find(r, "/lib/ld.so")->origin, ORIGIN_READ_ONLY);
+	cr_expect_eq(report_find(r, "/proc/self/maps")->origin, ORIGIN_OTHER);
+	cr_expect_eq(report_find(r, "/in/dir/f.h")->origin, ORIGIN_INPUT);
+	inputs = parse_inputs(r, &root);
+	EXPECT_LIST(inputs, "used", "/src/a.c");
+	EXPECT_LIST(inputs, "undeclared", "/devices/x", "/home/proc", "/sysroot/usr/include/a.h");
+	json_decref(root);
+	report_free(r);
+}
+
+Test(report, directories_listed_or_statted_are_not_read)
+{
+	struct report *r = report_new();
+	json_t *root, *inputs;
+
+	report_add(r, "/usr/include", NULL, ACCESS_LIST | ACCESS_STAT);
+	report_add(r, "/usr/local/include", NULL, ACCESS_PROBE);
+	report_add(r, "/etc/ld.so.cache", NULL, ACCESS_READ);
+	report_set_inputs(r, 0, NULL);
+	inputs = parse_inputs(r, &root);
+	EXPECT_LIST(inputs, "undeclared", "/etc/ld.so.cache");
+	json_decref(root);
+	report_free(r);
+}
+
+Test(report, inputs_keep_manifest_order)
+{
+	/* Neither sorted nor reversed. */
+	static const char *const declared[] = {"/z", "/b", "/y/1", "/a", "/y", "/c", "/x"};
+	struct report *r = report_new();
+	json_t *root, *inputs;
+
+	report_set_inputs(r, 7, declared);
+	report_add(r, "/x", NULL, ACCESS_READ);
+	report_add(r, "/a", NULL, ACCESS_READ);
+	report_add(r, "/y/2", NULL, ACCESS_READ);
+	report_add(r, "/z", NULL, ACCESS_STAT);
+	inputs = parse_inputs(r, &root);
+	cr_expect_eq(json_integer_value(json_object_get(inputs, "declared")), 7);
+	EXPECT_LIST(inputs, "used", "/z", "/a", "/y", "/x");
+	EXPECT_LIST(inputs, "unused", "/b", "/y/1", "/c");
+	expect_empty(inputs, "undeclared");
+	json_decref(root);
+	report_free(r);
+}
+
+Test(report, inputs_listed_twice_count_once)
+{
+	static const char *const declared[] = {"/b", "/a", "/b", "/c", "/a", "/b"};
+	struct report *r = report_new();
+	bool used[6];
+	json_t *root, *inputs;
+
+	report_set_inputs(r, 6, declared);
+	report_add(r, "/b", NULL, ACCESS_READ);
+	inputs = parse_inputs(r, &root);
+	cr_expect_eq(json_integer_value(json_object_get(inputs, "declared")), 3);
+	EXPECT_LIST(inputs, "used", "/b");
+	EXPECT_LIST(inputs, "unused", "/a", "/c");
+	json_decref(root);
+
+	/* Per manifest line, for --unused-inputs. */
+	memset(used, 0, sizeof(used));
+	report_inputs_used(r, used);
+	cr_expect(used[0] && !used[1] && used[2] && !used[3] && !used[4] && used[5]);
+	report_free(r);
+}
+
+Test(report, set_inputs_copies_and_replaces)
+{
+	char first[] = "/old";
+	const char *declared[] = {first};
+	static const char *const second[] = {"/new"};
+	struct report *r = report_new();
+	json_t *root, *inputs;
+
+	report_set_inputs(r, 1, declared);
+	first[1] = 'x';
+	report_add(r, "/old", NULL, ACCESS_READ);
+	inputs = parse_inputs(r, &root);
+	EXPECT_LIST(inputs, "used", "/old");
+	json_decref(root);
+
+	report_set_inputs(r, 1, second);
+	inputs = parse_inputs(r, &root);
+	cr_expect_eq(json_integer_value(json_object_get(inputs, "declared")), 1);
+	expect_empty(inputs, "used");
+	EXPECT_LIST(inputs, "unused", "/new");
+	EXPECT_LIST(inputs, "undeclared", "/old");
+	json_decref(root);
+	report_free(r);
+}
+
+/* The decoded bytes of the JSON string that follows KEY in TEXT ("key": "..."). */
+static char *string_after(const char *text, const char *key, size_t *len)
+{
+	const char *at = strstr(text, key), *end;
+
+	cr_assert_not_null(at, "%s not in %s", key, text);
+	at = strchr(at + strlen(key), '"');
+	cr_assert_not_null(at);
+	for (end = at + 1; *end != '"'; end++)
+		if (*end == '\\')
+			end++;
+	return json_decode_string(at + 1, end - at - 1, len);
+}
+
+Test(report, undecodable_inputs_are_escaped)
+{
+	static const char *const declared[] = {"/src/caf\xe9.c", "/src/\xff"};
+	struct report *r = report_new();
+	autofree char *text = NULL;
+	autofree char *used = NULL;
+	autofree char *unused = NULL;
+	autofree char *undeclared = NULL;
+	size_t len, n;
+
+	report_set_inputs(r, 2, declared);
+	report_add(r, "/src/caf\xe9.c", NULL, ACCESS_READ);
+	report_add(r, "/usr/include/\xfe.h", NULL, ACCESS_READ);
+	text = report_to_json(r, &len);
+	cr_expect_not_null(strstr(text, "\"/src/caf\\udce9.c\""), "%s", text);
+	used = string_after(text, "\"used\":", &n);
+	cr_assert_not_null(used);
+	cr_expect(n == strlen(declared[0]) && !memcmp(used, declared[0], n));
+	unused = string_after(text, "\"unused\":", &n);
+	cr_assert_not_null(unused);
+	cr_expect(n == strlen(declared[1]) && !memcmp(unused, declared[1], n));
+	undeclared = string_after(text, "\"undeclared\":", &n);
+	cr_assert_not_null(undeclared);
+	cr_expect_str_eq(undeclared, "/usr/include/\xfe.h");
+	report_free(r);
+}
+
+Test(report, inputs_key_order_and_same_text)
+{
+	static const char *const declared[] = {"/s/b.c", "/s/a.c", "/s/d"};
+	struct report *one = report_new(), *two = report_new();
+	autofree char *a = NULL;
+	autofree char *b = NULL;
+	size_t alen, blen;
+	const char *files, *inputs, *refused, *unrecorded;
+
+	/* The same record, made in another order. */
+	report_set_inputs(one, 3, declared);
+	report_add(one, "/s/a.c", NULL, ACCESS_READ);
+	report_add(one, "/s/d/e.h", NULL, ACCESS_READ);
+	report_add(one, "/u/x.h", NULL, ACCESS_READ);
+	report_add(one, "/u/w.h", NULL, ACCESS_READ);
+	report_add(two, "/u/w.h", NULL, ACCESS_READ);
+	report_add(two, "/u/x.h", NULL, ACCESS_READ);
+	report_add(two, "/s/d/e.h", NULL, ACCESS_READ);
+	report_add(two, "/s/a.c", NULL, ACCESS_READ);
+	report_set_inputs(two, 3, declared);
+	a = report_to_json(one, &alen);
+	b = report_to_json(two, &blen);
+	cr_expect_str_eq(a, b);
+
+	files = strstr(a, "\"files\":");
+	inputs = strstr(a, "\"inputs\":");
+	refused = strstr(a, "\"refused\":");
+	unrecorded = strstr(a, "\"unrecorded\":");
+	cr_assert(files && inputs && refused && unrecorded, "%s", a);
+	cr_expect(files < inputs && inputs < refused && refused < unrecorded, "%s", a);
+	cr_expect(strstr(a, "\"declared\": 3") < strstr(a, "\"used\":"));
+	cr_expect(strstr(a, "\"used\":") < strstr(a, "\"unused\":"));
+	cr_expect(strstr(a, "\"unused\":") < strstr(a, "\"undeclared\":"));
+	report_free(one);
+	report_free(two);
+}
+
+Test(report, many_inputs)
+{
+	/* 100,000 declared inputs in 1,000 directories, 10,000 files recorded. */
+	enum { DIRS = 1000, PER_DIR = 100, FILES = 10000 };
+	size_t n = DIRS * PER_DIR;
+	char **declared = xcalloc(n, sizeof(*declared));
+	struct report *r = report_new();
+	json_t *root, *inputs, *used, *unused, *undeclared;
+	bool *by_line = xcalloc(n, sizeof(*by_line));
+	size_t nused = 0;
+
+	for (size_t i = 0; i < n; i++)
+		declared[i] = xasprintf("/ws/d%zu/f%zu.h", i % DIRS, i / DIRS);
+	report_set_inputs(r, n, (const char *const *)declared);
+	/* Every tenth declared input read; as many undeclared files beside them. */
+	for (size_t i = 0; i < FILES; i++) {
+		autofree char *path = xasprintf("/ws/d%zu/%s%zu.h", (i * 10) % DIRS,
+						i % 2 ? "f" : "g", (i * 10) / DIRS);
+		report_add(r, path, NULL, ACCESS_READ);
+	}
+	inputs = parse_inputs(r, &root);
+	used = json_object_get(inputs, "used");
+	unused = json_object_get(inputs, "unused");
+	undeclared = json_object_get(inputs, "undeclared");
+	cr_expect_eq(json_integer_value(json_object_get(inputs, "declared")), n);
+	cr_expect_eq(json_array_size(used), FILES / 2);
+	cr_expect_eq(json_array_size(unused), n - FILES / 2);
+	cr_expect_eq(json_array_size(undeclared), FILES / 2);
+	/* Manifest order: the first used is the first odd i's file. */
+	cr_expect_str_eq(json_string_value(json_array_get(used, 0)), "/ws/d10/f0.h");
+	cr_expect_str_eq(json_string_value(json_array_get(unused, 0)), "/ws/d0/f0.h");
+	report_inputs_used(r, by_line);
+	for (size_t i = 0; i < n; i++)
+		nused += by_line[i];
+	cr_expect_eq(nused, FILES / 2);
+	json_decref(root);
+	for (size_t i = 0; i < n; i++)
+		free(declared[i]);
+	free(declared);
+	free(by_line);
 	report_free(r);
 }

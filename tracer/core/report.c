@@ -35,7 +35,19 @@ struct report {
 	size_t nrefusals, refusals_cap;
 	struct refusal *unrecorded;
 	size_t nunrecorded, unrecorded_cap;
+
+	/* Declared inputs, once report_set_inputs() was called. */
+	bool has_inputs;
+	char **inputs; /* distinct paths, in manifest order */
+	size_t ninputs;
+	size_t *inputs_by_path; /* indices into inputs, sorted by path */
+	size_t *input_of;	/* each path given: its index into inputs */
+	size_t ngiven;
+	bool slash_ended; /* some input other than "/" ends with '/' */
 };
+
+/* Access kinds that touch a file's contents: the first of them decides written_first. */
+#define ACCESS_CONTENTS (ACCESS_READ | ACCESS_EXEC | ACCESS_WRITE)
 
 static const char *const access_names[ACCESS_KINDS] = {
     "read", "write", "delete", "exec", "stat", "list", "probe",
@@ -99,6 +111,20 @@ char **argv_from_cmdline(const char *buf, size_t len)
 	return out;
 }
 
+static void free_inputs(struct report *r)
+{
+	for (size_t i = 0; i < r->ninputs; i++)
+		free(r->inputs[i]);
+	free(r->inputs);
+	free(r->inputs_by_path);
+	free(r->input_of);
+	r->inputs = NULL;
+	r->inputs_by_path = NULL;
+	r->input_of = NULL;
+	r->ninputs = r->ngiven = 0;
+	r->has_inputs = r->slash_ended = false;
+}
+
 void report_free(struct report *r)
 {
 	struct file_entry *f, *tmp;
@@ -129,6 +155,7 @@ void report_free(struct report *r)
 		free(r->unrecorded[i].detail);
 	}
 	free(r->unrecorded);
+	free_inputs(r);
 	argv_free(r->command);
 	free(r->cwd);
 	free(r);
@@ -148,7 +175,8 @@ void report_set_exit(struct report *r, int wait_status)
 	r->wait_status = wait_status;
 }
 
-void report_add(struct report *r, const char *path, const char *host, unsigned access)
+void report_add_from(struct report *r, const char *path, const char *host, unsigned access,
+		     enum report_origin origin)
 {
 	struct file_entry *f;
 	size_t len = strlen(path);
@@ -161,7 +189,147 @@ void report_add(struct report *r, const char *path, const char *host, unsigned a
 	}
 	if (host && !f->file.host)
 		f->file.host = xstrdup(host);
+	if (origin != ORIGIN_OTHER && f->file.origin == ORIGIN_OTHER)
+		f->file.origin = origin;
+	if (!(f->file.access & ACCESS_CONTENTS) && (access & ACCESS_CONTENTS))
+		f->file.written_first = access & ACCESS_WRITE;
 	f->file.access |= access;
+}
+
+void report_add(struct report *r, const char *path, const char *host, unsigned access)
+{
+	report_add_from(r, path, host, access, ORIGIN_OTHER);
+}
+
+struct given_input {
+	const char *path;
+	size_t given; /* its place in the manifest */
+};
+
+static int compare_given(const void *a, const void *b)
+{
+	const struct given_input *ga = a, *gb = b;
+	int c = strcmp(ga->path, gb->path);
+
+	if (c)
+		return c;
+	return ga->given < gb->given ? -1 : ga->given > gb->given;
+}
+
+void report_set_inputs(struct report *r, size_t count, const char *const *view_paths)
+{
+	autofree struct given_input *sorted = xcalloc(count, sizeof(*sorted));
+	autofree size_t *first = xcalloc(count, sizeof(*first));
+	size_t i, k;
+
+	free_inputs(r);
+	r->has_inputs = true;
+	r->ngiven = count;
+	r->input_of = xcalloc(count, sizeof(*r->input_of));
+	r->inputs = xcalloc(count, sizeof(*r->inputs));
+	r->inputs_by_path = xcalloc(count, sizeof(*r->inputs_by_path));
+	/* Sorted by path, then place: each run of one path starts at its first listing. */
+	for (i = 0; i < count; i++)
+		sorted[i] = (struct given_input){view_paths[i], i};
+	qsort(sorted, count, sizeof(*sorted), compare_given);
+	for (i = 0; i < count; i = k) {
+		for (k = i; k < count && !strcmp(sorted[k].path, sorted[i].path); k++)
+			first[sorted[k].given] = sorted[i].given;
+	}
+	/* Numbered in manifest order; a later listing shares the first one's number. */
+	for (i = 0; i < count; i++) {
+		if (first[i] == i) {
+			size_t len = strlen(view_paths[i]);
+
+			if (len > 1 && view_paths[i][len - 1] == '/')
+				r->slash_ended = true;
+			r->input_of[i] = r->ninputs;
+			r->inputs[r->ninputs++] = xstrdup(view_paths[i]);
+		} else {
+			r->input_of[i] = r->input_of[first[i]];
+		}
+	}
+	for (i = 0, k = 0; i < count; i++)
+		if (first[sorted[i].given] == sorted[i].given)
+			r->inputs_by_path[k++] = r->input_of[sorted[i].given];
+}
+
+/* The declared input whose path is the LEN bytes at S, or -1. */
+static ssize_t find_input(const struct report *r, const char *s, size_t len)
+{
+	size_t lo = 0, hi = r->ninputs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *path = r->inputs[r->inputs_by_path[mid]];
+		int c = strncmp(s, path, len);
+
+		if (!c && path[len])
+			c = -1; /* S is a proper prefix of PATH */
+		if (!c)
+			return (ssize_t)r->inputs_by_path[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+/* Whether the first LEN bytes of PATH are a declared input; if so marked in USED. */
+static bool mark_input(const struct report *r, const char *path, size_t len, bool *used)
+{
+	ssize_t in = len ? find_input(r, path, len) : -1;
+
+	if (in < 0)
+		return false;
+	used[in] = true;
+	return true;
+}
+
+/*
+ * Whether PATH is a declared input or below one; each such input is marked
+ * in USED. The candidates are PATH itself and each leading part of it that
+ * ends before a '/' ("/", "/a", "/a/b" for "/a/b"), and at one ("/a/") when
+ * an input was given so: O(depth * log inputs).
+ */
+static bool mark_declared(const struct report *r, const char *path, bool *used)
+{
+	size_t len = strlen(path);
+	bool declared = false;
+
+	for (size_t i = 0; i < len; i++) {
+		if (path[i] != '/')
+			continue;
+		declared |= mark_input(r, path, i ? i : 1, used);
+		if (i && r->slash_ended)
+			declared |= mark_input(r, path, i + 1, used);
+	}
+	if (len && path[len - 1] != '/')
+		declared |= mark_input(r, path, len, used);
+	return declared;
+}
+
+/* Which declared inputs were used: an array of ninputs, malloc'd. */
+static bool *inputs_used(const struct report *r)
+{
+	bool *used = xcalloc(r->ninputs, sizeof(*used));
+	struct file_entry *f, *tmp;
+
+	HASH_ITER(hh, r->files, f, tmp)
+	{
+		if (f->file.access)
+			mark_declared(r, f->file.path, used);
+	}
+	return used;
+}
+
+void report_inputs_used(const struct report *r, bool *used)
+{
+	autofree bool *distinct = inputs_used(r);
+
+	for (size_t i = 0; i < r->ngiven; i++)
+		used[i] = distinct[r->input_of[i]];
 }
 
 const struct report_file *report_find(const struct report *r, const char *path)
@@ -267,10 +435,11 @@ static int compare_files(const void *a, const void *b)
 	return strcmp(fa->path, fb->path);
 }
 
-static void add_files(struct strbuf *sb, const struct report *r)
+/* The files sorted by path: a malloc'd array of report_file_count() entries. */
+static const struct report_file **sorted_files(const struct report *r)
 {
 	size_t n = HASH_COUNT(r->files), i = 0;
-	autofree const struct report_file **sorted = xcalloc(n, sizeof(*sorted));
+	const struct report_file **sorted = xcalloc(n, sizeof(*sorted));
 	struct file_entry *f, *tmp;
 
 	HASH_ITER(hh, r->files, f, tmp)
@@ -278,8 +447,13 @@ static void add_files(struct strbuf *sb, const struct report *r)
 		sorted[i++] = &f->file;
 	}
 	qsort(sorted, n, sizeof(*sorted), compare_files);
+	return sorted;
+}
+
+static void add_files(struct strbuf *sb, const struct report_file *const *sorted, size_t n)
+{
 	strbuf_addstr(sb, "  \"files\": [");
-	for (i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		bool first = true;
 
 		strbuf_addstr(sb, i ? ",\n    " : "\n    ");
@@ -301,6 +475,70 @@ static void add_files(struct strbuf *sb, const struct report *r)
 	strbuf_addstr(sb, n ? "\n  ]" : "]");
 }
 
+/* One path of a list in "inputs"; *N counts those written so far. */
+static void add_input_path(struct strbuf *sb, size_t *n, const char *path)
+{
+	strbuf_addstr(sb, (*n)++ ? ",\n      " : "\n      ");
+	json_add_string(sb, path);
+}
+
+static void end_input_list(struct strbuf *sb, size_t n, bool last)
+{
+	strbuf_addstr(sb, n ? "\n    ]" : "]");
+	strbuf_addstr(sb, last ? "\n" : ",\n");
+}
+
+static bool is_system_path(const char *path)
+{
+	static const char *const dirs[] = {"/dev", "/proc", "/sys"};
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		size_t len = strlen(dirs[i]);
+
+		if (!strncmp(path, dirs[i], len) && (path[len] == '\0' || path[len] == '/'))
+			return true;
+	}
+	return false;
+}
+
+/* Whether F, declared or below a declared input as DECLARED says, is read undeclared. */
+static bool is_undeclared(const struct report_file *f, bool declared)
+{
+	return (f->access & (ACCESS_READ | ACCESS_EXEC)) && !declared &&
+	       f->origin == ORIGIN_OTHER && !f->written_first && !is_system_path(f->path);
+}
+
+static void add_inputs(struct strbuf *sb, const struct report *r,
+		       const struct report_file *const *sorted, size_t nfiles)
+{
+	autofree bool *used = xcalloc(r->ninputs, sizeof(*used));
+	autofree bool *declared = xcalloc(nfiles, sizeof(*declared));
+	size_t n = 0;
+
+	for (size_t i = 0; i < nfiles; i++)
+		if (sorted[i]->access)
+			declared[i] = mark_declared(r, sorted[i]->path, used);
+
+	strbuf_addf(sb, ",\n  \"inputs\": {\n    \"declared\": %zu,\n    \"used\": [", r->ninputs);
+	for (size_t i = 0; i < r->ninputs; i++)
+		if (used[i])
+			add_input_path(sb, &n, r->inputs[i]);
+	end_input_list(sb, n, false);
+	strbuf_addstr(sb, "    \"unused\": [");
+	n = 0;
+	for (size_t i = 0; i < r->ninputs; i++)
+		if (!used[i])
+			add_input_path(sb, &n, r->inputs[i]);
+	end_input_list(sb, n, false);
+	strbuf_addstr(sb, "    \"undeclared\": [");
+	n = 0;
+	for (size_t i = 0; i < nfiles; i++)
+		if (is_undeclared(sorted[i], declared[i]))
+			add_input_path(sb, &n, sorted[i]->path);
+	end_input_list(sb, n, true);
+	strbuf_addstr(sb, "  }");
+}
+
 static void add_notes(struct strbuf *sb, const char *key, const struct refusal *notes, size_t n)
 {
 	strbuf_addf(sb, ",\n  \"%s\": [", key);
@@ -319,6 +557,8 @@ static void add_notes(struct strbuf *sb, const char *key, const struct refusal *
 
 char *report_to_json(const struct report *r, size_t *len)
 {
+	size_t nfiles = HASH_COUNT(r->files);
+	autofree const struct report_file **sorted = sorted_files(r);
 	struct strbuf sb = {0};
 
 	strbuf_addf(&sb, "{\n  \"report_format\": %d,\n  \"ptvfs_version\": \"%s\",\n",
@@ -352,7 +592,9 @@ char *report_to_json(const struct report *r, size_t *len)
 		strbuf_addch(&sb, '}');
 	}
 	strbuf_addstr(&sb, r->nprocs ? "\n  ],\n" : "],\n");
-	add_files(&sb, r);
+	add_files(&sb, sorted, nfiles);
+	if (r->has_inputs)
+		add_inputs(&sb, r, sorted, nfiles);
 	add_notes(&sb, "refused", r->refusals, r->nrefusals);
 	add_notes(&sb, "unrecorded", r->unrecorded, r->nunrecorded);
 	strbuf_addstr(&sb, "\n}\n");

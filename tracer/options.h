@@ -38,8 +38,12 @@ struct options {
  * one-line message and exit status 125 before anything runs.
  */
 void options_parse(int argc, char **argv, struct options *opts);
-/* Apply the --setenv, --unsetenv and --clearenv of OPTS to this process's environment. */
+/*
+ * Apply the --setenv, --unsetenv and --clearenv of OPTS, in command-line
+ * order, to this process's environment (the command's process, before exec).
+ */
 void options_apply_env(const struct options *opts);
+/* Free the view and the environment changes; remove the private directory if still there. */
 void options_free(struct options *opts);
 
 #endif

@@ -31,6 +31,45 @@ static inline unsigned long arch_arg(const arch_regs *r, int i)
 	}
 }
 
+static inline void arch_set_arg(arch_regs *r, int i, unsigned long value)
+{
+	switch (i) {
+	case 0:
+		r->rdi = value;
+		break;
+	case 1:
+		r->rsi = value;
+		break;
+	case 2:
+		r->rdx = value;
+		break;
+	case 3:
+		r->r10 = value;
+		break;
+	case 4:
+		r->r8 = value;
+		break;
+	default:
+		r->r9 = value;
+	}
+}
+
+/* Put back the argument registers of SAVED into R, keeping R's return value. */
+static inline void arch_restore_args(arch_regs *r, const arch_regs *saved)
+{
+	r->rdi = saved->rdi;
+	r->rsi = saved->rsi;
+	r->rdx = saved->rdx;
+	r->r10 = saved->r10;
+	r->r8 = saved->r8;
+	r->r9 = saved->r9;
+}
+
+static inline unsigned long arch_stack_pointer(const arch_regs *r)
+{
+	return r->rsp;
+}
+
 static inline long arch_syscall_nr(const arch_regs *r)
 {
 	return (long)r->orig_rax;

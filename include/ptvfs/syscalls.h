@@ -27,7 +27,8 @@ enum sys_kind {
 	SYS_KIND_MSGHDR,   /* sendmsg, sendmmsg: the address is inside struct msghdr */
 	SYS_KIND_REFUSE,   /* cannot be followed: fails with the row's errno, and is reported */
 	SYS_KIND_AFFINITY, /* no path: sched_[gs]etaffinity, so ptvfs's CPU placement stays unseen */
-	SYS_KIND_CLONE, /* no path: clone, clone3 asking for CLONE_UNTRACED, which would escape */
+	SYS_KIND_CLONE,	 /* no path: clone, clone3 asking for CLONE_UNTRACED, which would escape */
+	SYS_KIND_GETCWD, /* no path given, one handed back: the view's, not the host's */
 };
 
 /* What the call does to the object a path names. */
@@ -79,6 +80,7 @@ struct syscall_desc {
 	uint64_t stop_if_arg_mask;
 	int refuse_errno; /* SYS_KIND_REFUSE: the error the call fails with */
 	bool exit_stop;	  /* the result must be seen */
+	bool view_only;	  /* stopped on only when the view is not the host's root */
 };
 
 /* The table of this build's architecture, and its length. */

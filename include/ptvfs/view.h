@@ -178,6 +178,42 @@ void view_list_extra(const struct view *v, const char *dir,
 		     void (*add)(void *ctx, const char *name, enum view_node_kind kind), void *ctx);
 bool view_keeps_host_entry(const struct view *v, const char *dir, const char *name);
 
+/*
+ * Whether a listing of the view directory DIR (canonical, as for
+ * view_lookup) is its host directory's listing as it is, so that it needs
+ * neither view_list_extra nor view_keeps_host_entry: DIR is VIEW_HOST, and
+ * no DEST is declared right below it but a directory already there on the
+ * host (one on the way to a deeper DEST) or the host's own file declared at
+ * its own path where the layer covering DIR shows the host as it is (an
+ * input over the host's "/"). False for anything else, an error included.
+ * The declarations only: what an --overlay captured is the caller's to
+ * add. O(depth of DIR) hash probes.
+ */
+bool view_dir_is_plain(const struct view *v, const char *dir);
+
+/*
+ * The view path where the host file HOST (absolute, canonical as the kernel
+ * gives it: from /proc/PID/cwd, /proc/PID/fd/N, getcwd) is visible, into
+ * OUT (PATH_MAX bytes). HOST's ancestors are walked from HOST itself up to
+ * "/"; at each one P that is the SRC of a layer on the host (--bind,
+ * --ro-bind, --overlay, --tmpfs, an input, the /dev, /proc and /sys of
+ * --root and --hermetic, the base: --root DIR, or the host's "/"), the view
+ * path is that layer's DEST followed by what follows P in HOST; the first
+ * one that view_lookup finds VIEW_HOST at exactly HOST is the answer (so a
+ * hidden or shadowed one is passed over). The layers of one SRC are tried
+ * the later declaration first, the base last. A deeper SRC wins over a
+ * shallower one: with --bind /a /x and --bind /a/b /y, /a/b/f is /y/f.
+ * Returns 0; -ENOENT when HOST is visible nowhere in the view (outside
+ * every layer under --hermetic, or only where a deeper DEST hides or
+ * replaces it); -ENAMETOOLONG when HOST has PATH_MAX bytes or more, or its
+ * only view paths would; -EINVAL when V is not sealed, HOST is relative or
+ * has an empty component ("//", a '/' at the end). OUT is "" on error.
+ * O(depth of HOST) probes of a hash table of the SRCs (the image holds it,
+ * so views from view_from_image have it too), plus a view_lookup for each
+ * view path tried (usually one).
+ */
+int view_host_to_view(const struct view *v, const char *host, char *out);
+
 /* The manifest's lines, in order, as written (for --unused-inputs and the report's inputs). */
 size_t view_input_count(const struct view *v);
 const char *view_input_line(const struct view *v, size_t i);

@@ -144,3 +144,44 @@ def run_sections(*sections):
         print(f"failed sections: {', '.join(failed)}", file=sys.stderr)
         sys.exit(1)
     done()
+
+
+# Helpers of the view tests (test_view_*.py).
+
+def entries(report):
+    """{path: file entry} of a report: the entry holds the view path, its host path and the
+    accesses."""
+    return {f["path"]: f for f in report["files"]}
+
+
+def host_of(report, path):
+    """The host path the report gives for the view path PATH, or None."""
+    entry = entries(report).get(path)
+    return entry.get("host") if entry else None
+
+
+def write_file(path, text="", mode=None):
+    """Write TEXT to PATH, making its directories; chmod MODE when given."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+    if mode is not None:
+        os.chmod(path, mode)
+
+
+def give_to_nobody(top):
+    """As root, make TOP and all below it owned by the unprivileged user, as a workspace of
+    that user is (its runs then write there as the owner, not through a 0777 mode)."""
+    if os.geteuid() != 0:
+        return
+    os.lchown(top, NOBODY, NOBODY)
+    for root, dirs, names in os.walk(top):
+        for name in dirs + names:
+            os.lchown(os.path.join(root, name), NOBODY, NOBODY)
+
+
+def absent_view_path(path):
+    """PATH, checked not to exist on the host (a view path the view alone can provide)."""
+    check(not os.path.lexists(path), f"{path} does not exist on the host (the test needs a view "
+          f"path the host has not)")
+    return path

@@ -11,7 +11,15 @@
  * the image: sealing links each directory's children in byte order, decides
  * which ancestors are virtual directories, and copies the node array, the
  * hash table and the string pool into one allocation.
+ *
+ * The reverse way, a host path to a view path, walks the host path's
+ * ancestors: those that are the SRC of a declaration of the host are found
+ * in a second hash table of the image (SRC -> the declarations from it),
+ * except for the declarations whose SRC is their DEST (most inputs), which
+ * are found on the forward table's way down the same path instead, so that
+ * sealing does not index them.
  */
+#include <endian.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <limits.h>
@@ -25,7 +33,7 @@
 #include "ptvfs/view.h"
 #include "view_priv.h"
 
-#define VIEW_MAGIC 0x31776670u /* "pfw1" */
+#define VIEW_MAGIC 0x32776670u /* "pfw2" */
 #define NONE UINT32_MAX
 
 enum node_type {
@@ -50,8 +58,11 @@ struct vnode {
 	uint8_t layer;	  /* enum layer_kind of the declaration (of the cover when not a DECL) */
 	uint8_t type;	  /* enum node_type */
 	uint8_t host_dir; /* builder: the same path on the host is known to be a directory */
-	uint8_t pad;
+	uint8_t flags;	  /* FLAG_*; open_hidden_dirs' scratch before */
 };
+
+/* A child of this node shows in its listing otherwise than its host directory's entry would. */
+#define FLAG_LISTING_CHANGED 1
 
 /* A slot of the hash table: the hash beside the node, to skip other nodes unread. */
 struct slot {
@@ -59,7 +70,25 @@ struct slot {
 	uint32_t node; /* node index + 1, 0: an empty slot */
 };
 
-/* The sealed image: this header, the nodes, the hash slots, the string pool. */
+/*
+ * The reverse index: a slot per host SRC of the declarations whose SRC is
+ * not their DEST, each slot the head of a chain of those declarations, the
+ * later first.
+ */
+struct rev_slot {
+	uint32_t hash; /* src_hash of the SRC */
+	uint32_t head; /* index of its first rev_entry + 1, 0: an empty slot */
+};
+
+struct rev_entry {
+	uint32_t node; /* a DECL node from the SRC */
+	uint32_t next; /* index of the next (earlier) one + 1, 0: the last */
+};
+
+/*
+ * The sealed image: this header, the nodes, the hash slots, the reverse
+ * index's slots and entries, the string pool.
+ */
 struct view_image {
 	uint32_t magic;
 	uint32_t size;
@@ -67,10 +96,14 @@ struct view_image {
 	uint32_t nodes;	    /* byte offsets from the image's start */
 	uint32_t slots;	    /* struct slot each */
 	uint32_t slot_mask; /* slot count - 1 (a power of two) */
+	uint32_t rev_slots; /* struct rev_slot each */
+	uint32_t rev_mask;  /* their count - 1 (a power of two) */
+	uint32_t rev_entries;
+	uint32_t rev_count; /* of rev_entry */
 	uint32_t pool;
 	uint32_t base_src; /* pool offset of the base's host directory (0: none) */
 	uint8_t base_layer;
-	uint8_t pad[7];
+	uint8_t pad[3];
 };
 
 struct view {
@@ -581,19 +614,19 @@ static void link_children(struct view *v)
  */
 static void open_hidden_dirs(struct view *v, const uint32_t *queue)
 {
-	/* Builder only: PAD is set on the nodes with a visible DEST below them. */
+	/* Builder only: FLAGS is set on the nodes with a visible DEST below them. */
 	for (uint32_t i = v->node_count; i-- > 1;) {
 		const struct vnode *n = &v->nodes[queue[i]];
 
-		if (n->pad || (n->type == NODE_DECL && n->layer != LAYER_HIDE))
-			v->nodes[n->parent].pad = 1;
+		if (n->flags || (n->type == NODE_DECL && n->layer != LAYER_HIDE))
+			v->nodes[n->parent].flags = 1;
 	}
 	for (uint32_t i = 0; i < v->node_count; i++) {
 		struct vnode *n = &v->nodes[i];
 
-		if (n->type == NODE_DECL && n->layer == LAYER_HIDE && n->pad)
+		if (n->type == NODE_DECL && n->layer == LAYER_HIDE && n->flags)
 			n->type = NODE_VIRTUAL;
-		n->pad = 0;
+		n->flags = 0;
 	}
 }
 
@@ -687,10 +720,142 @@ static void add_implicit_binds(struct view *v)
 	}
 }
 
+/*
+ * The hash of the reverse index: of a host path, a word at a time (the
+ * paths of 100,000 inputs are hashed while sealing), so that the hash of
+ * each prefix of a path comes on one walk along it (view_host_to_view).
+ */
+#define SRC_SEED 0x9e3779b97f4a7c15ull
+
+/* The N bytes (at most 8) at P as a number, the first byte lowest. */
+static uint64_t src_word(const char *p, size_t n)
+{
+	uint64_t w = 0;
+
+	memcpy(&w, p, n);
+	return le64toh(w);
+}
+
+static uint64_t src_mix(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0xff51afd7ed558ccdull;
+	return h ^ (h >> 29);
+}
+
+/* The hash of the LEN bytes at P, H having mixed in their whole words before LEN & ~7 already. */
+static uint32_t src_hash_end(uint64_t h, const char *p, size_t len)
+{
+	h = src_mix(h ^ len, src_word(p + (len & ~(size_t)7), len & 7));
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h >> 32;
+}
+
+static uint32_t src_hash(const char *p, size_t len)
+{
+	uint64_t h = SRC_SEED;
+
+	for (size_t i = 0; i + 8 <= len; i += 8)
+		h = src_mix(h, src_word(p + i, 8));
+	return src_hash_end(h, p, len);
+}
+
+/* A DECL node of a layer on the host whose SRC is its DEST (most inputs; /dev, /proc, /sys). */
+static bool shows_itself(const struct vnode *n)
+{
+	return n->type == NODE_DECL && n->src == n->path && layer_on_host(n->layer);
+}
+
+/* A DECL node that the reverse index holds: on the host, its SRC another path than its DEST. */
+static bool reverse_indexed(const struct vnode *n)
+{
+	return n->type == NODE_DECL && n->src != n->path && layer_on_host(n->layer);
+}
+
+/*
+ * Whether the layer covering the (not virtual) node N shows the host at
+ * N's own path; BASE_AS_IS: the base does (the host's "/", or --root /).
+ */
+static bool covered_as_is(const struct view *v, const struct vnode *n, bool base_as_is)
+{
+	return n->cover == NONE ? base_as_is : shows_itself(&v->nodes[n->cover]);
+}
+
+/* The reverse index to build: the nodes it holds, by their layer index (declaration order). */
+struct reverse {
+	uint32_t *by_index; /* NONE or the node, for each layer index; NULL: none */
+	uint32_t max_index;
+	uint32_t count; /* of nodes */
+	uint32_t mask;	/* slot count - 1 */
+};
+
+/*
+ * After classify: mark FLAG_LISTING_CHANGED on each node with a child
+ * other than a directory already there on the host (NODE_PASS) or the
+ * host's own file declared at its own path below a layer that shows the
+ * host as it is (an input over the host's "/"); and find the nodes that
+ * reverse_indexed() says, into R.
+ */
+static void index_nodes(struct view *v, struct reverse *r)
+{
+	bool base_as_is = v->base_src && strcmp(v->base_src, "/") == 0;
+
+	r->by_index = NULL;
+	r->max_index = v->decl_count + 1 + IMPLICIT_COUNT;
+	r->count = 0;
+	for (uint32_t i = 0; i < v->node_count; i++) {
+		const struct vnode *n = &v->nodes[i];
+
+		if (reverse_indexed(n)) {
+			if (!r->by_index) {
+				r->by_index = xmalloc(r->max_index * sizeof(*r->by_index));
+				memset(r->by_index, 0xff, r->max_index * sizeof(*r->by_index));
+			}
+			r->by_index[n->layer_index] = i;
+			r->count++;
+		}
+		if (i == 0 || n->type == NODE_PASS ||
+		    (shows_itself(n) && covered_as_is(v, &v->nodes[n->parent], base_as_is)))
+			continue;
+		v->nodes[n->parent].flags |= FLAG_LISTING_CHANGED;
+	}
+	r->mask = 0;
+	while (r->mask + 1 < 2 * r->count)
+		r->mask = r->mask * 2 + 1;
+}
+
+/* Fill the reverse index of R into SLOTS (R->mask + 1, zeroed) and ENTRIES (R->count). */
+static void reverse_build(const struct view *v, const struct reverse *r, struct rev_slot *slots,
+			  struct rev_entry *entries)
+{
+	uint32_t count = 0;
+
+	/* In declaration order, each in front of its chain: the later comes first. */
+	for (uint32_t k = 0; r->count && k < r->max_index; k++) {
+		uint32_t node = r->by_index[k], h, s;
+		const char *src;
+
+		if (node == NONE)
+			continue;
+		src = v->pool.buf + v->nodes[node].src;
+		h = src_hash(src, strlen(src));
+		for (s = h & r->mask; slots[s].head; s = (s + 1) & r->mask) {
+			const struct vnode *first = &v->nodes[entries[slots[s].head - 1].node];
+
+			if (slots[s].hash == h && strcmp(v->pool.buf + first->src, src) == 0)
+				break;
+		}
+		entries[count].node = node;
+		entries[count].next = slots[s].head;
+		slots[s].hash = h;
+		slots[s].head = ++count;
+	}
+}
+
 int view_seal(struct view *v, char **err)
 {
-	size_t nodes_size, slots_size, size;
+	size_t nodes_size, slots_size, rev_slots_size, rev_entries_size, size;
 	struct view_image *img;
+	struct reverse r;
 	char *base;
 
 	if (v->image)
@@ -698,14 +863,20 @@ int view_seal(struct view *v, char **err)
 	add_implicit_binds(v);
 	link_children(v);
 	classify(v);
+	index_nodes(v, &r);
 	if (v->base_src)
 		pool_add(v, v->base_src, strlen(v->base_src));
 
 	nodes_size = (size_t)v->node_count * sizeof(struct vnode);
 	slots_size = ((size_t)v->slot_mask + 1) * sizeof(struct slot);
-	size = sizeof(*img) + nodes_size + slots_size + v->pool.len;
-	if (size > UINT32_MAX)
+	rev_slots_size = ((size_t)r.mask + 1) * sizeof(struct rev_slot);
+	rev_entries_size = (size_t)r.count * sizeof(struct rev_entry);
+	size = sizeof(*img) + nodes_size + slots_size + rev_slots_size + rev_entries_size +
+	       v->pool.len;
+	if (size > UINT32_MAX) {
+		free(r.by_index);
 		return set_err(err, -E2BIG, "the view is too large (%zu bytes)", size);
+	}
 	base = xmalloc(size);
 	img = (struct view_image *)base;
 	memset(img, 0, sizeof(*img));
@@ -715,13 +886,21 @@ int view_seal(struct view *v, char **err)
 	img->nodes = sizeof(*img);
 	img->slots = img->nodes + nodes_size;
 	img->slot_mask = v->slot_mask;
-	img->pool = img->slots + slots_size;
+	img->rev_slots = img->slots + slots_size;
+	img->rev_mask = r.mask;
+	img->rev_entries = img->rev_slots + rev_slots_size;
+	img->rev_count = r.count;
+	img->pool = img->rev_entries + rev_entries_size;
 	img->base_layer = v->base_layer;
 	if (v->base_src)
 		img->base_src = v->pool.len - strlen(v->base_src) - 1;
 	memcpy(base + img->nodes, v->nodes, nodes_size);
 	memcpy(base + img->slots, v->slots, slots_size);
+	memset(base + img->rev_slots, 0, rev_slots_size);
+	reverse_build(v, &r, (struct rev_slot *)(base + img->rev_slots),
+		      (struct rev_entry *)(base + img->rev_entries));
 	memcpy(base + img->pool, v->pool.buf, v->pool.len);
+	free(r.by_index);
 	builder_release(v);
 	v->image = img;
 	v->owns_image = true;
@@ -737,7 +916,11 @@ struct view *view_from_image(const void *image, size_t size)
 	    img->node_count == 0 || img->nodes != sizeof(*img) ||
 	    img->slots != img->nodes + (size_t)img->node_count * sizeof(struct vnode) ||
 	    ((img->slot_mask + 1) & img->slot_mask) != 0 ||
-	    img->pool != img->slots + ((size_t)img->slot_mask + 1) * sizeof(struct slot) ||
+	    img->rev_slots != img->slots + ((size_t)img->slot_mask + 1) * sizeof(struct slot) ||
+	    ((img->rev_mask + 1) & img->rev_mask) != 0 ||
+	    img->rev_entries !=
+		img->rev_slots + ((size_t)img->rev_mask + 1) * sizeof(struct rev_slot) ||
+	    img->pool != img->rev_entries + (size_t)img->rev_count * sizeof(struct rev_entry) ||
 	    img->pool >= size || img->base_src >= size - img->pool)
 		return NULL;
 	v = xcalloc(1, sizeof(*v));
@@ -791,9 +974,9 @@ static int decide(const struct view_image *img, const struct table *t, uint32_t 
 	return host_join(src, path, dest_len, out->host);
 }
 
-/* As view_lookup; *EXACT tells whether PATH is itself a node. */
+/* As view_lookup; *EXACT tells whether PATH is itself a node, *NODE is the deepest node on it. */
 static int lookup(const struct view_image *img, const char *path, struct view_target *out,
-		  bool *exact)
+		  bool *exact, uint32_t *nodep)
 {
 	struct table t;
 	size_t len = strlen(path);
@@ -809,6 +992,7 @@ static int lookup(const struct view_image *img, const char *path, struct view_ta
 	node = deepest_node(&t, path, len);
 	n = &t.nodes[node];
 	*exact = n->len == len || (len == 1 && node == 0);
+	*nodep = node;
 	switch (n->type) {
 	case NODE_DECL:
 		return decide(img, &t, node, path, *exact, out);
@@ -825,11 +1009,181 @@ static int lookup(const struct view_image *img, const char *path, struct view_ta
 
 int view_lookup(const struct view *v, const char *path, struct view_target *out)
 {
+	uint32_t node;
 	bool exact;
 
 	if (!v->image)
 		return -EINVAL;
-	return lookup(v->image, path, out, &exact);
+	return lookup(v->image, path, out, &exact, &node);
+}
+
+/*
+ * The reverse index's chain of the SRC that is the first LEN bytes of HOST
+ * (their src_hash HASH): its first entry's index + 1, or 0 when none.
+ */
+static uint32_t reverse_find(const struct view_image *img, const struct table *t, const char *host,
+			     size_t len, uint32_t hash)
+{
+	const char *base = (const char *)img;
+	const struct rev_slot *slots = (const struct rev_slot *)(base + img->rev_slots);
+	const struct rev_entry *entries = (const struct rev_entry *)(base + img->rev_entries);
+
+	for (uint32_t i = hash & img->rev_mask;; i = (i + 1) & img->rev_mask) {
+		const struct rev_slot *s = &slots[i];
+		const char *src;
+
+		if (!s->head)
+			return 0;
+		if (s->hash != hash)
+			continue;
+		src = t->pool + t->nodes[entries[s->head - 1].node].src;
+		if (memcmp(src, host, len) == 0 && src[len] == '\0')
+			return s->head;
+	}
+}
+
+/* The view paths tried for a host path (view_host_to_view). */
+struct reverse_try {
+	const struct view_image *img;
+	const char *host;
+	size_t len;
+	char *out;
+	bool self_tried; /* HOST as its own view path, once is enough */
+	bool too_long;	 /* a view path had PATH_MAX bytes or more */
+};
+
+/*
+ * Whether RT->host is visible at the view path it has through a layer from
+ * its first SRC_LEN bytes at DEST (NULL: at its own path, as through a
+ * layer whose SRC is its DEST): 0 with that path in RT->out, or -ENOENT.
+ */
+static int reverse_try(struct reverse_try *rt, const char *dest, size_t src_len)
+{
+	struct view_target target;
+	uint32_t node;
+	bool exact;
+
+	if (!dest || (src_len == 1 && strcmp(dest, "/") == 0)) {
+		if (rt->self_tried)
+			return -ENOENT;
+		rt->self_tried = true;
+		memcpy(rt->out, rt->host, rt->len + 1);
+	} else if (host_join(dest, rt->host, src_len, rt->out) < 0) {
+		rt->too_long = true;
+		return -ENOENT;
+	}
+	if (lookup(rt->img, rt->out, &target, &exact, &node) < 0 || target.kind != VIEW_HOST ||
+	    strcmp(target.host, rt->host) != 0)
+		return -ENOENT;
+	return 0;
+}
+
+/* At most this many ancestors of a host path without an empty component ("/a", "/a/b", ...). */
+#define MAX_ANCESTORS (PATH_MAX / 2 + 1)
+
+/*
+ * The ancestors of HOST (LEN bytes, absolute), longest first: HOST itself,
+ * its prefix before each '/', then "/". Their lengths in ENDS, their
+ * src_hash in HASHES (MAX_ANCESTORS each): their count, or -EINVAL when
+ * HOST has an empty component ("//", a '/' at the end).
+ */
+static int host_ancestors(const char *host, size_t len, uint16_t *ends, uint32_t *hashes)
+{
+	uint64_t h = SRC_SEED;
+	size_t count = 0, mixed = 0;
+
+	for (size_t i = len; i >= 1; i--) {
+		if (host[i - 1] == '/' && (i == len || host[i] == '/') && len > 1)
+			return -EINVAL;
+		if (i == len || i == 1 || host[i] == '/')
+			ends[count++] = i;
+	}
+	/* Shortest first: the whole words of each prefix are mixed in once. */
+	for (size_t k = count; k-- > 0;) {
+		for (; mixed + 8 <= ends[k]; mixed += 8)
+			h = src_mix(h, src_word(host + mixed, 8));
+		hashes[k] = src_hash_end(h, host, ends[k]);
+	}
+	return count;
+}
+
+int view_host_to_view(const struct view *v, const char *host, char *out)
+{
+	const struct view_image *img = v->image;
+	struct reverse_try rt = {.img = img, .host = host, .out = out};
+	const struct rev_entry *entries;
+	uint16_t ends[MAX_ANCESTORS];
+	uint32_t hashes[MAX_ANCESTORS], up;
+	const char *base_src = NULL;
+	size_t base_len = 0;
+	struct table t;
+	int count;
+
+	out[0] = '\0';
+	if (!img)
+		return -EINVAL;
+	rt.len = strlen(host);
+	if (rt.len >= PATH_MAX)
+		return -ENAMETOOLONG;
+	if (host[0] != '/')
+		return -EINVAL;
+	count = host_ancestors(host, rt.len, ends, hashes);
+	if (count < 0)
+		return count;
+	image_table(img, &t);
+	entries = (const struct rev_entry *)((const char *)img + img->rev_entries);
+	if (img->base_src && layer_on_host(img->base_layer)) {
+		base_src = t.pool + img->base_src;
+		base_len = strlen(base_src);
+	}
+	/* The nodes on HOST's path read as a view path: those that show themselves are SRCs too. */
+	up = deepest_node(&t, host, rt.len);
+	for (int k = 0; k < count; k++) {
+		size_t plen = ends[k];
+		uint32_t self = NONE, e = 0;
+
+		if (img->rev_count)
+			e = reverse_find(img, &t, host, plen, hashes[k]);
+		while (t.nodes[up].len > plen)
+			up = t.nodes[up].parent;
+		if (t.nodes[up].len == plen && shows_itself(&t.nodes[up]))
+			self = up;
+		/* The declarations from this SRC, the later first. */
+		while (self != NONE || e) {
+			const char *dest = NULL;
+
+			if (self != NONE && (!e || t.nodes[self].layer_index >
+						       t.nodes[entries[e - 1].node].layer_index)) {
+				self = NONE;
+			} else {
+				dest = t.pool + t.nodes[entries[e - 1].node].path;
+				e = entries[e - 1].next;
+			}
+			if (reverse_try(&rt, dest, plen) == 0)
+				return 0;
+		}
+		/* The base after them: it is declaration 0. */
+		if (base_src && base_len == plen && memcmp(base_src, host, plen) == 0 &&
+		    reverse_try(&rt, "/", plen) == 0)
+			return 0;
+	}
+	out[0] = '\0';
+	return rt.too_long ? -ENAMETOOLONG : -ENOENT;
+}
+
+bool view_dir_is_plain(const struct view *v, const char *dir)
+{
+	struct view_target target;
+	struct table t;
+	uint32_t node;
+	bool exact;
+
+	if (!v->image || lookup(v->image, dir, &target, &exact, &node) < 0)
+		return false;
+	if (target.kind != VIEW_HOST)
+		return false;
+	image_table(v->image, &t);
+	return !exact || !(t.nodes[node].flags & FLAG_LISTING_CHANGED);
 }
 
 void view_list_extra(const struct view *v, const char *dir,
@@ -865,6 +1219,7 @@ bool view_keeps_host_entry(const struct view *v, const char *dir, const char *na
 {
 	char path[PATH_MAX];
 	struct view_target target;
+	uint32_t node;
 	bool exact;
 	int len;
 
@@ -873,7 +1228,7 @@ bool view_keeps_host_entry(const struct view *v, const char *dir, const char *na
 	len = snprintf(path, sizeof(path), "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, name);
 	if (len < 0 || len >= PATH_MAX)
 		return false;
-	if (lookup(v->image, path, &target, &exact) < 0)
+	if (lookup(v->image, path, &target, &exact, &node) < 0)
 		return false;
 	return !exact && target.kind == VIEW_HOST;
 }

@@ -12,7 +12,7 @@
 #include "ptvfs/util.h"
 #include "tracer.h"
 
-int filter_install(void)
+int filter_install(bool view_mode)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	int err = 0;
@@ -25,6 +25,9 @@ int filter_install(void)
 		err = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	for (size_t i = 0; err == 0 && i < syscall_table_len; i++) {
 		const struct syscall_desc *d = &syscall_table[i];
+
+		if (d->view_only && !view_mode)
+			continue;
 
 		if (d->stop_if_arg_nonzero != SYS_NO_ARG && d->stop_if_arg_mask)
 			err = seccomp_rule_add(ctx, SCMP_ACT_TRACE(d->nr), d->nr, 1,

@@ -17,12 +17,17 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "ptvfs/util.h"
 #include "tracer.h"
 
 void record_access(struct tracer *t, struct thread *th, const char *path, unsigned access)
 {
+	if (t->view) {
+		viewfs_record(t, th, path, access);
+		return;
+	}
 	/* The view is the host's root: the view path is the host path. */
 	report_add(t->report, path, path, access);
 	if (access & (ACCESS_WRITE | ACCESS_DELETE))
@@ -120,14 +125,37 @@ static bool empty_path_allowed(const struct syscall_desc *d, const arch_regs *re
 	return (arch_arg(regs, d->flags_arg) & d->empty_path_flag) != 0;
 }
 
+/* One path argument of a stopped call, resolved. */
+struct path_arg {
+	struct resolution res;
+	/* View mode: what res.path is in the view. */
+	struct view_target target;
+	/* The path as the call gave it; NULL when the call names a descriptor's object. */
+	const char *given;
+	char given_buf[PATH_MAX];
+	/* The host directory a relative path starts from, "" when none. */
+	char host_base[PATH_MAX];
+};
+
 /*
  * The object an open descriptor names, as a resolution: its path as the
- * kernel reports it, when that is a path at all (not "pipe:[...]").
+ * kernel reports it, when that is a path at all (not "pipe:[...]"); in view
+ * mode, the view path where that host file is seen.
  */
-static int resolve_fd(struct thread *th, int fd, enum sys_op op, struct resolution *res)
+static int resolve_fd(struct tracer *t, struct thread *th, int fd, enum sys_op op,
+		      struct path_arg *pa)
 {
+	struct resolution *res = &pa->res;
 	struct stat st;
-	ssize_t n = tracee_fd_path(th, fd, res->path, sizeof(res->path));
+	ssize_t n;
+
+	if (fd == AT_FDCWD) {
+		/* An empty path with AT_EMPTY_PATH and AT_FDCWD: the working directory. */
+		const char *cwd = thread_cwd(t, th);
+		n = cwd ? snprintf(res->path, sizeof(res->path), "%s", cwd) : thread_cwd_error(th);
+	} else {
+		n = tracee_fd_path(th, fd, res->path, sizeof(res->path));
+	}
 
 	res->error = 0;
 	res->parent_exists = true;
@@ -142,6 +170,15 @@ static int resolve_fd(struct thread *th, int fd, enum sys_op op, struct resoluti
 	res->type = S_IFREG;
 	if ((op == OP_READ || op == OP_READLINK) && lstat(res->path, &st) == 0)
 		res->type = st.st_mode & S_IFMT;
+	if (t->view) {
+		char view[PATH_MAX];
+
+		/* A host file the view does not show: opened before ptvfs ran (stdin...). */
+		if (viewfs_view_path(t, res->path, view) < 0 ||
+		    view_lookup(t->view, view, &pa->target) < 0)
+			return res->error = -ENOENT;
+		memcpy(res->path, view, strlen(view) + 1);
+	}
 	return 0;
 }
 
@@ -161,23 +198,29 @@ static void note_unrecorded(struct tracer *t, struct thread *th, const char *pat
  * DIRFD. Returns the resolution's error; -EBADF when nothing can be said.
  */
 static int resolve_at(struct tracer *t, struct thread *th, int dirfd, const char *path,
-		      unsigned flags, struct resolution *res)
+		      unsigned flags, struct path_arg *pa)
 {
+	struct resolution *res = &pa->res;
 	struct host_resolver hr = {t, th};
-	char base_buf[PATH_MAX];
+	char view_base[PATH_MAX];
 	const char *base = NULL;
-	int err;
+	int err = 0;
 
+	pa->host_base[0] = '\0';
 	if (path[0] != '/') {
 		if (dirfd == AT_FDCWD) {
 			base = thread_cwd(t, th);
 			err = base ? 0 : thread_cwd_error(th);
+			if (base)
+				snprintf(pa->host_base, sizeof(pa->host_base), "%s", base);
 		} else {
-			ssize_t n = tracee_fd_path(th, dirfd, base_buf, sizeof(base_buf));
+			ssize_t n = tracee_fd_path(th, dirfd, pa->host_base, sizeof(pa->host_base));
 			err = n < 0 ? (int)n : 0;
 			/* A removed directory (n == -ENOENT) has no path to resolve below. */
-			if (n >= 0 && base_buf[0] == '/')
-				base = base_buf;
+			if (n >= 0 && pa->host_base[0] == '/')
+				base = pa->host_base;
+			else
+				pa->host_base[0] = '\0';
 		}
 		if (!base) {
 			if (err == -ENAMETOOLONG)
@@ -186,7 +229,20 @@ static int resolve_at(struct tracer *t, struct thread *th, int dirfd, const char
 				return res->error = -EPERM;
 			return res->error = -EBADF;
 		}
+		if (t->view) {
+			if (dirfd == AT_FDCWD)
+				base = viewfs_cwd(t, th);
+			else if (viewfs_view_path(t, base, view_base) == 0)
+				base = view_base;
+			else
+				base = NULL;
+			/* A directory the view does not show: nothing below it is in the view. */
+			if (!base)
+				return res->error = -EXDEV;
+		}
 	}
+	if (t->view)
+		return viewfs_resolve(t, th, base, path, flags, res, &pa->target);
 	err = resolve_path(&host_resolve_ops, &hr, base, path, flags, res);
 	/* Too long only once joined to its directory: the kernel finds it, ptvfs cannot. */
 	if (err == -ENAMETOOLONG && base && strlen(path) < PATH_MAX &&
@@ -196,11 +252,20 @@ static int resolve_at(struct tracer *t, struct thread *th, int dirfd, const char
 }
 
 /* The object DIRFD itself names; 0, -EPERM (cannot be seen) or -EBADF. */
-static int fd_object(struct thread *th, int dirfd, enum sys_op op, struct resolution *res)
+static int fd_object(struct tracer *t, struct thread *th, int dirfd, enum sys_op op,
+		     struct path_arg *pa)
 {
-	int err = resolve_fd(th, dirfd, op, res);
+	int err = resolve_fd(t, th, dirfd, op, pa);
 
+	pa->given = NULL;
+	pa->host_base[0] = '\0';
 	return err == 0 || err == -EPERM ? err : -EBADF;
+}
+
+/* Errors after which nothing can be said of what a path names (see resolve_arg). */
+static bool res_unresolvable(int err)
+{
+	return err == -EPERM || err == -EBADF || err == -EXDEV;
 }
 
 /*
@@ -211,39 +276,36 @@ static int fd_object(struct thread *th, int dirfd, enum sys_op op, struct resolu
  * was named (bad pointer, bad descriptor: the kernel fails the call too).
  */
 static int resolve_arg(struct tracer *t, struct thread *th, const struct syscall_desc *d, int k,
-		       const arch_regs *regs, struct resolution *res)
+		       const arch_regs *regs, struct path_arg *pa)
 {
 	const struct sys_path *p = &d->paths[k];
 	int dirfd = p->dirfd == SYS_NO_ARG ? AT_FDCWD : (int)arch_arg(regs, p->dirfd);
 	enum sys_op op = (enum sys_op)p->op;
 	unsigned flags = k == 0 && follows(d, regs) ? RESOLVE_FOLLOW : 0;
-	char path[PATH_MAX];
+	char *path = pa->given_buf;
 	unsigned long addr;
 	ssize_t n;
 
 	if (p->path == SYS_NO_ARG)
-		return fd_object(th, dirfd, op, res);
+		return fd_object(t, th, dirfd, op, pa);
 	addr = arch_arg(regs, p->path);
 	/* NULL with AT_EMPTY_PATH names the dirfd too, since Linux 6.11. */
 	if (addr == 0 && (d->null_path_is_fd || empty_path_allowed(d, regs)))
-		return fd_object(th, dirfd, op, res);
-	n = tracee_read_string(th->tid, addr, path, sizeof(path));
+		return fd_object(t, th, dirfd, op, pa);
+	n = tracee_read_string(th->tid, addr, path, sizeof(pa->given_buf));
 	if (n < 0)
 		return (int)n;
 	if (n == 0) {
 		if (!empty_path_allowed(d, regs))
 			return -ENOENT;
-		if (dirfd != AT_FDCWD)
-			return fd_object(th, dirfd, op, res);
-		if (!thread_cwd(t, th))
-			return thread_cwd_error(th) == -EACCES ? -EPERM : -EBADF;
-		snprintf(path, sizeof(path), "%s", thread_cwd(t, th));
+		return fd_object(t, th, dirfd, op, pa);
 	}
+	pa->given = path;
 	if (op == OP_DELETE || op == OP_REPLACE || op == OP_CREATE)
 		flags |= RESOLVE_NO_TRAILING_FOLLOW;
-	resolve_at(t, th, dirfd, path, flags, res);
-	if (res->error == -EPERM || res->error == -EBADF)
-		return res->error;
+	resolve_at(t, th, dirfd, path, flags, pa);
+	if (res_unresolvable(pa->res.error))
+		return pa->res.error;
 	return 0;
 }
 
@@ -254,6 +316,16 @@ static void record_resolution(struct tracer *t, struct thread *th, const struct 
 		record_access(t, th, res->path, access);
 }
 
+/* Make TH's call not run, and return RET (a -errno, or a result) instead. */
+static void skip_call(struct thread *th, const arch_regs *regs, long ret)
+{
+	arch_regs r = *regs;
+
+	arch_skip_syscall(&r, ret);
+	if (ptrace(PTRACE_SETREGS, th->tid, 0, &r) < 0 && errno != ESRCH)
+		warn("cannot answer a call of process %d: %s", (int)th->tid, strerror(errno));
+}
+
 /*
  * Make TH's call D fail with ERR instead of running, and say so in the
  * report: what ptvfs cannot follow is refused, never run unrecorded.
@@ -261,15 +333,12 @@ static void record_resolution(struct tracer *t, struct thread *th, const struct 
 static void refuse_call(struct tracer *t, struct thread *th, const struct syscall_desc *d,
 			const arch_regs *regs, int err, const char *why)
 {
-	arch_regs r = *regs;
 	char detail[160];
 
 	snprintf(detail, sizeof(detail), "refused with %s%s%s", strerrorname_np(err),
 		 why ? ": " : "", why ? why : "");
 	report_add_refusal(t->report, th->tgid, d->name, detail);
-	arch_skip_syscall(&r, -err);
-	if (ptrace(PTRACE_SETREGS, th->tid, 0, &r) < 0 && errno != ESRCH)
-		warn("cannot refuse %s of process %d: %s", d->name, (int)th->tid, strerror(errno));
+	skip_call(th, regs, -err);
 }
 
 /* A call whose path ptvfs may not read (a non-dumpable process). */
@@ -280,28 +349,195 @@ static void refuse_unseen(struct tracer *t, struct thread *th, const struct sysc
 		    "the process is not dumpable, ptvfs cannot read its paths");
 }
 
-static void handle_paths(struct tracer *t, struct thread *th, const struct syscall_desc *d,
-			 const arch_regs *regs, unsigned long open_flags)
+/* View mode: the view directory holding the view path PATH is a virtual one. */
+static bool in_virtual_dir(const struct tracer *t, const char *path)
 {
-	bool moves_directory = false;
+	char dir[PATH_MAX];
+	struct view_target target;
+	char *slash;
 
-	for (int k = 0; k < 2; k++) {
-		struct resolution res;
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return false;
+	if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	return view_lookup(t->view, dir, &target) == 0 && target.kind == VIEW_VIRTUAL_DIR;
+}
+
+/*
+ * View mode: the host path the kernel must be given for the path argument
+ * PA of an operation OP making ACCESS, into HOST; or the -errno the call
+ * must fail with instead, as it would in a mount namespace built from the
+ * same declarations.
+ */
+static int kernel_path(struct tracer *t, enum sys_op op, const struct path_arg *pa, unsigned access,
+		       unsigned long open_flags, char *host)
+{
+	const struct resolution *res = &pa->res;
+	const struct view_target *target = &pa->target;
+	bool changes = access & (ACCESS_WRITE | ACCESS_DELETE);
+
+	/* Missing, and not made by this call: fails as the view says, whatever the host has. */
+	if (res->error && !(access & ACCESS_WRITE))
+		return res->error;
+	switch (target->kind) {
+	case VIEW_HOST:
+		if (changes && target->read_only)
+			return -EROFS;
+		/* A directory opened (to be listed) whose listing the view changes. */
+		if (op == OP_OPEN && res->error == 0 && res->type == S_IFDIR &&
+		    (open_flags & __O_TMPFILE) != __O_TMPFILE &&
+		    !view_dir_is_plain(t->view, res->path))
+			return viewfs_stand_in(t, res->path, host);
+		snprintf(host, PATH_MAX, "%s", target->host);
+		return 0;
+	case VIEW_VIRTUAL_DIR:
+		if (changes)
+			return -EROFS;
+		return viewfs_stand_in(t, res->path, host);
+	case VIEW_SYMLINK: {
+		/* A declared link itself (not followed): its placeholder in its directory's stand-in. */
+		char dir[PATH_MAX];
+		char *slash;
 		int err;
 
-		if (d->paths[k].op == OP_NONE)
+		if (changes)
+			return -EROFS;
+		snprintf(dir, sizeof(dir), "%s", res->path);
+		slash = strrchr(dir, '/');
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		err = viewfs_stand_in(t, dir, host);
+		if (err < 0)
+			return err;
+		if (snprintf(host, PATH_MAX, "%s%s", t->stand_in_dir, res->path) >= PATH_MAX)
+			return -ENAMETOOLONG;
+		return 0;
+	}
+	case VIEW_ABSENT:
+		break;
+	}
+	/* A new name where the view has no host directory: in a virtual one, or a hidden name. */
+	if (res->error == 0)
+		return -ENOENT;
+	return in_virtual_dir(t, res->path) ? -EROFS : -EACCES;
+}
+
+/*
+ * Whether the kernel, given the path as the call wrote it, reaches HOST
+ * itself, so the call needs no rewriting (and no exit stop): the same
+ * absolute path, or a relative one that joined to its host directory is
+ * HOST. HOST's directories are known to be directories, not links, so the
+ * kernel's walk of the same names ends at the same file; a ".." is not
+ * trusted (it undoes a link the lexical join cannot see).
+ */
+static bool kernel_reaches(const struct path_arg *pa, const char *host)
+{
+	char joined[PATH_MAX];
+	const char *p = pa->given;
+
+	if (p[0] == '/')
+		return strcmp(p, host) == 0;
+	if (!pa->host_base[0])
+		return false;
+	for (const char *c = p; (c = strstr(c, "..")); c += 2)
+		if ((c == p || c[-1] == '/') && (c[2] == '\0' || c[2] == '/'))
+			return false;
+	return path_join_lexical(pa->host_base, p, joined) == 0 && strcmp(joined, host) == 0;
+}
+
+/* View mode: readlink of a magic link of /proc answered with the view path it stands for. */
+static bool answer_proc_readlink(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+				 const arch_regs *regs, const struct path_arg *pa)
+{
+	char target[PATH_MAX];
+	unsigned long buf = arch_arg(regs, d->paths[0].path + 1);
+	size_t size = arch_arg(regs, d->paths[0].path + 2);
+	ssize_t n;
+
+	if (!pa->given || pa->res.error || pa->res.type != S_IFLNK ||
+	    strncmp(pa->res.path, "/proc/", 6) != 0 || !strchr(pa->res.path + 6, '/'))
+		return false;
+	n = viewfs_read_link(t, th, pa->res.path, target, sizeof(target));
+	if (n < 0)
+		return false;
+	if ((long)size <= 0) {
+		skip_call(th, regs, -EINVAL);
+		return true;
+	}
+	if ((size_t)n > size)
+		n = size;
+	skip_call(th, regs, tracee_write(th->tid, buf, target, n) < 0 ? -EFAULT : n);
+	return true;
+}
+
+/* An access() family call asking whether the path may be written (W_OK). */
+static bool asks_write_access(const struct syscall_desc *d, const arch_regs *regs)
+{
+	if (d->nr == __NR_access)
+		return arch_arg(regs, 1) & W_OK;
+	if (d->nr == __NR_faccessat || d->nr == __NR_faccessat2)
+		return arch_arg(regs, 2) & W_OK;
+	return false;
+}
+
+/* Returns true when the exit stop is needed (rewritten arguments to restore). */
+static bool handle_paths(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+			 const arch_regs *regs, unsigned long open_flags)
+{
+	static struct path_arg pa[2];
+	static char host[2][PATH_MAX];
+	bool moves_directory = false, rewrite[2] = {false, false};
+	struct remap m;
+
+	for (int k = 0; k < 2; k++) {
+		enum sys_op op = (enum sys_op)d->paths[k].op;
+		unsigned access;
+		int err;
+
+		if (op == OP_NONE)
 			continue;
-		err = resolve_arg(t, th, d, k, regs, &res);
+		err = resolve_arg(t, th, d, k, regs, &pa[k]);
 		if (err == -EPERM) {
 			refuse_unseen(t, th, d, regs);
-			return;
+			return false;
+		}
+		if (err == -EXDEV) {
+			refuse_call(t, th, d, regs, ENOENT,
+				    "a path relative to a directory the view does not show");
+			return false;
 		}
 		if (err < 0)
 			continue;
-		if (res.type == S_IFDIR &&
-		    (d->paths[k].op == OP_DELETE || d->paths[k].op == OP_REPLACE))
+		if (pa[k].res.type == S_IFDIR && (op == OP_DELETE || op == OP_REPLACE))
 			moves_directory = true;
-		record_resolution(t, th, &res, access_of(d->paths[k].op, &res, open_flags));
+		access = access_of(op, &pa[k].res, open_flags);
+		record_resolution(t, th, &pa[k].res, access);
+		if (!t->view)
+			continue;
+		if (op == OP_READLINK && answer_proc_readlink(t, th, d, regs, &pa[k]))
+			return false;
+		if (!pa[k].given) {
+			/* A descriptor's object: the kernel has it already; only read-only is ours. */
+			if ((access & (ACCESS_WRITE | ACCESS_DELETE)) && pa[k].target.read_only) {
+				skip_call(th, regs, -EROFS);
+				return false;
+			}
+			continue;
+		}
+		err = kernel_path(t, op, &pa[k], access, open_flags, host[k]);
+		if (err == 0 && asks_write_access(d, regs) && pa[k].target.read_only)
+			err = -EROFS;
+		if (err < 0) {
+			skip_call(th, regs, err);
+			return false;
+		}
+		rewrite[k] = !kernel_reaches(&pa[k], host[k]);
 	}
 	/*
 	 * A directory removed or moved: a cached cwd may be below it. After
@@ -309,9 +545,20 @@ static void handle_paths(struct tracer *t, struct thread *th, const struct sysca
 	 */
 	if (moves_directory)
 		t->cwd_generation++;
+	if (!rewrite[0] && !rewrite[1])
+		return false;
+	remap_begin(&m, regs);
+	for (int k = 0; k < 2; k++) {
+		if (rewrite[k] && remap_arg_string(th, &m, d->paths[k].path, host[k]) < 0) {
+			refuse_call(t, th, d, regs, EFAULT,
+				    "no room below the stack pointer for the host path");
+			return false;
+		}
+	}
+	return remap_commit(th, &m, regs, false);
 }
 
-static void handle_openat2(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+static bool handle_openat2(struct tracer *t, struct thread *th, const struct syscall_desc *d,
 			   const arch_regs *regs)
 {
 	struct open_how how = {0};
@@ -319,18 +566,18 @@ static void handle_openat2(struct tracer *t, struct thread *th, const struct sys
 	int err;
 
 	if (size < sizeof(uint64_t) * 3)
-		return; /* EINVAL from the kernel */
+		return false; /* EINVAL from the kernel */
 	err = tracee_read(th->tid, arch_arg(regs, 2), &how, sizeof(how));
 	if (err == -EPERM) {
 		refuse_unseen(t, th, d, regs);
-		return;
+		return false;
 	}
 	if (err < 0)
-		return; /* EFAULT from the kernel */
+		return false; /* EFAULT from the kernel */
 	if (how.resolve & RESOLVE_IN_ROOT) {
 		/* Resolution inside a root of the caller's is not followed: callers fall back. */
 		refuse_call(t, th, d, regs, ENOSYS, "RESOLVE_IN_ROOT is not followed");
-		return;
+		return false;
 	}
 	{
 		struct syscall_desc row = *d;
@@ -338,32 +585,149 @@ static void handle_openat2(struct tracer *t, struct thread *th, const struct sys
 		if ((how.flags & O_NOFOLLOW) || (how.resolve & RESOLVE_NO_SYMLINKS) ||
 		    (how.flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
 			row.follow = false;
-		handle_paths(t, th, &row, regs, how.flags);
+		return handle_paths(t, th, &row, regs, how.flags);
 	}
 }
 
-static void handle_exec(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+/* The argv strings of an exec at ARGV in TH (for the report), or NULL. */
+static char **read_argv(struct thread *th, unsigned long argv)
+{
+	struct strbuf sb = {0};
+	char arg[PATH_MAX];
+	char **out;
+
+	for (int i = 0; i < 4096; i++) {
+		unsigned long at;
+		ssize_t n;
+
+		if (tracee_read(th->tid, argv + i * sizeof(at), &at, sizeof(at)) < 0 || !at)
+			break;
+		n = tracee_read_string(th->tid, at, arg, sizeof(arg));
+		if (n < 0)
+			break;
+		strbuf_add(&sb, arg, n + 1);
+	}
+	out = argv_from_cmdline(sb.buf ? sb.buf : "", sb.len);
+	free(sb.buf);
+	return out;
+}
+
+/*
+ * View mode: give the exec planned as P its file and, when the plan
+ * changed it, its argv: new strings and the pointer array in the tracee.
+ */
+static int remap_exec(struct thread *th, struct remap *m, const struct syscall_desc *d,
+		      const struct exec_plan *p)
+{
+	int argv_arg = d->paths[0].path + 1;
+	unsigned long argv = arch_arg(&m->regs, argv_arg);
+	unsigned long *ptrs;
+	size_t count = 0, cap = 64;
+	int err = 0;
+
+	if (remap_arg_string(th, m, d->paths[0].path, p->host) < 0)
+		return -EFAULT;
+	if (d->flags_arg != SYS_NO_ARG) /* execveat: the path is absolute, not the descriptor's */
+		arch_set_arg(&m->regs, d->flags_arg,
+			     arch_arg(&m->regs, d->flags_arg) & ~(unsigned long)AT_EMPTY_PATH);
+	if (!p->argv_changed)
+		return 0;
+	ptrs = xmalloc(cap * sizeof(*ptrs));
+	for (int i = 0; i < p->count && !err; i++) {
+		unsigned long at = 0;
+
+		if (p->entries[i].s) {
+			at = remap_place(th, m, p->entries[i].s, strlen(p->entries[i].s) + 1);
+			err = at ? 0 : -EFAULT;
+		} else if (argv) {
+			err = tracee_read(th->tid, argv + p->entries[i].orig * sizeof(at), &at,
+					  sizeof(at));
+		}
+		ptrs[count++] = at;
+	}
+	for (long i = p->keep_from; argv && !err; i++) {
+		unsigned long at;
+
+		err = tracee_read(th->tid, argv + i * sizeof(at), &at, sizeof(at));
+		if (err || !at)
+			break;
+		if (count + 1 >= cap)
+			ptrs = xrealloc(ptrs, (cap *= 2) * sizeof(*ptrs));
+		ptrs[count++] = at;
+	}
+	ptrs[count++] = 0;
+	if (!err) {
+		unsigned long at = remap_place(th, m, ptrs, count * sizeof(*ptrs));
+		if (at)
+			arch_set_arg(&m->regs, argv_arg, at);
+		else
+			err = -E2BIG;
+	}
+	free(ptrs);
+	return err;
+}
+
+static bool handle_exec(struct tracer *t, struct thread *th, const struct syscall_desc *d,
 			const arch_regs *regs)
 {
-	struct resolution res;
+	static struct path_arg pa;
 	/* A failed exec or the exec itself does not make the process's entry its own. */
 	bool accessed = th->proc ? th->proc->accessed : false;
-
-	int err = resolve_arg(t, th, d, 0, regs, &res);
+	struct exec_plan plan;
+	struct remap m;
+	bool stop = false;
+	int err = resolve_arg(t, th, d, 0, regs, &pa);
 
 	if (err == -EPERM) {
 		refuse_unseen(t, th, d, regs);
-		return;
+		return false;
 	}
-	if (err == 0) {
-		unsigned access = access_of(OP_EXEC, &res, 0);
+	if (t->view && err == -EXDEV) {
+		refuse_call(t, th, d, regs, ENOENT,
+			    "a path relative to a directory the view does not show");
+		return false;
+	}
+	if (err == 0 && !t->view) {
+		unsigned access = access_of(OP_EXEC, &pa.res, 0);
 		if (access == ACCESS_EXEC)
-			record_exec(t, th, &res);
+			record_exec(t, th, &pa.res);
 		else
-			record_resolution(t, th, &res, access);
+			record_resolution(t, th, &pa.res, access);
+	} else if (err == 0) {
+		/* View mode: a missing program fails as the view says, so PATH searches go on. */
+		if (pa.res.error || pa.target.kind != VIEW_HOST) {
+			record_resolution(t, th, &pa.res, access_of(OP_EXEC, &pa.res, 0));
+			skip_call(th, regs, pa.res.error ? pa.res.error : -EACCES);
+		} else if ((err = exec_plan_view(t, th, pa.given ? pa.given : pa.res.path, &pa.res,
+						 &pa.target, &plan)) < 0) {
+			skip_call(th, regs, err);
+		} else {
+			remap_begin(&m, regs);
+			if (plan.argv_changed || !pa.given || strcmp(plan.host, pa.given) != 0) {
+				err = remap_exec(th, &m, d, &plan);
+				if (err < 0) {
+					exec_plan_free(&plan);
+					refuse_call(
+					    t, th, d, regs, -err,
+					    "no room below the stack pointer for the new argv");
+					goto out;
+				}
+			}
+			free(th->exec_view);
+			th->exec_view = xstrdup(plan.exe_view);
+			if (th->exec_argv)
+				argv_free(th->exec_argv);
+			th->exec_argv = plan.argv_changed
+					    ? read_argv(th, arch_arg(regs, d->paths[0].path + 1))
+					    : NULL;
+			exec_plan_free(&plan);
+			stop = remap_commit(th, &m, regs, true);
+		}
 	}
+out:
 	if (th->proc)
 		th->proc->accessed = accessed;
+	return stop;
 }
 
 /* An AF_UNIX address at ADDR (LEN bytes) that names a file: the path, else "". */
@@ -395,37 +759,84 @@ static int read_unix_path(pid_t tid, unsigned long addr, size_t len, char *path,
 	return 0;
 }
 
-static void record_unix_path(struct tracer *t, struct thread *th, const struct syscall_desc *d,
-			     const char *path)
+/*
+ * Record the socket file PATH names; in view mode, into HOST the host path
+ * the address must carry instead (HOST "" when it can stay). Returns 0 or
+ * the -errno the call fails with.
+ */
+static int unix_path(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+		     const char *path, char *host)
 {
-	struct resolution res;
+	static struct path_arg pa;
+	unsigned access;
+	int err;
 
+	host[0] = '\0';
 	if (!path[0])
-		return;
-	if (resolve_at(t, th, AT_FDCWD, path,
-		       d->follow ? RESOLVE_FOLLOW : RESOLVE_NO_TRAILING_FOLLOW, &res) == -EBADF)
-		return;
-	record_resolution(t, th, &res, access_of(d->paths[0].op, &res, 0));
+		return 0;
+	snprintf(pa.given_buf, sizeof(pa.given_buf), "%s", path);
+	pa.given = pa.given_buf;
+	err = resolve_at(t, th, AT_FDCWD, path,
+			 d->follow ? RESOLVE_FOLLOW : RESOLVE_NO_TRAILING_FOLLOW, &pa);
+	if (err == -EBADF || err == -EPERM)
+		return 0;
+	if (err == -EXDEV)
+		return -ENOENT;
+	access = access_of(d->paths[0].op, &pa.res, 0);
+	record_resolution(t, th, &pa.res, access);
+	if (!t->view)
+		return 0;
+	err = kernel_path(t, d->paths[0].op, &pa, access, 0, host);
+	if (err < 0)
+		return err;
+	if (kernel_reaches(&pa, host))
+		host[0] = '\0';
+	else if (strlen(host) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return -ENAMETOOLONG; /* the host path does not fit in an address */
+	return 0;
 }
 
-static void handle_sockaddr(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+static bool handle_sockaddr(struct tracer *t, struct thread *th, const struct syscall_desc *d,
 			    const arch_regs *regs)
 {
 	int arg = d->paths[0].path;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1], host[PATH_MAX];
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	unsigned long at;
+	struct remap m;
+	int err;
 
 	if (read_unix_path(th->tid, arch_arg(regs, arg), arch_arg(regs, arg + 1), path,
 			   sizeof(path)) == -EPERM) {
 		refuse_unseen(t, th, d, regs);
-		return;
+		return false;
 	}
-	record_unix_path(t, th, d, path);
+	err = unix_path(t, th, d, path, host);
+	if (err < 0) {
+		skip_call(th, regs, err);
+		return false;
+	}
+	if (!host[0])
+		return false;
+	/* The address again, with the host path. */
+	remap_begin(&m, regs);
+	memcpy(sun.sun_path, host, strlen(host) + 1);
+	at = remap_place(th, &m, &sun, sizeof(sun));
+	if (!at) {
+		refuse_call(t, th, d, regs, EFAULT,
+			    "no room below the stack pointer for the host address");
+		return false;
+	}
+	arch_set_arg(&m.regs, arg, at);
+	arch_set_arg(&m.regs, arg + 1, offsetof(struct sockaddr_un, sun_path) + strlen(host) + 1);
+	m.changed = true;
+	return remap_commit(th, &m, regs, false);
 }
 
 static void handle_msghdr(struct tracer *t, struct thread *th, const struct syscall_desc *d,
 			  const arch_regs *regs)
 {
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1], host[PATH_MAX];
 	unsigned long addr = arch_arg(regs, 1);
 	unsigned count = 1, i;
 
@@ -451,7 +862,17 @@ static void handle_msghdr(struct tracer *t, struct thread *th, const struct sysc
 		}
 		if (err < 0)
 			return;
-		record_unix_path(t, th, d, path);
+		err = unix_path(t, th, d, path, host);
+		if (err < 0) {
+			skip_call(th, regs, err);
+			return;
+		}
+		if (host[0]) {
+			/* An address inside a message header is not rewritten (yet): refused. */
+			refuse_call(t, th, d, regs, EOPNOTSUPP,
+				    "a socket address in a message names a remapped path");
+			return;
+		}
 	}
 }
 
@@ -477,10 +898,28 @@ static void keep_child_traced(struct thread *th, const struct syscall_desc *d, a
 	tracee_write(th->tid, arch_arg(regs, 0), &flags, sizeof(flags));
 }
 
+/* View mode: getcwd answered with the view's directory. */
+static void answer_getcwd(struct tracer *t, struct thread *th, const arch_regs *regs)
+{
+	const char *cwd = viewfs_cwd(t, th);
+	size_t size = arch_arg(regs, 1);
+	size_t len = cwd ? strlen(cwd) + 1 : 0;
+	long ret = len;
+
+	if (!cwd)
+		ret = viewfs_cwd_error(th) ? viewfs_cwd_error(th) : -ENOENT;
+	else if (len > size)
+		ret = -ERANGE;
+	else if (tracee_write(th->tid, arch_arg(regs, 0), cwd, len) < 0)
+		ret = -EFAULT;
+	skip_call(th, regs, ret);
+}
+
 bool handle_syscall_stop(struct tracer *t, struct thread *th)
 {
 	const struct syscall_desc *d;
 	arch_regs regs;
+	bool restore = false;
 
 	if (ptrace(PTRACE_GETREGS, th->tid, 0, &regs) < 0)
 		return false; /* vanished: dropped quietly */
@@ -489,23 +928,23 @@ bool handle_syscall_stop(struct tracer *t, struct thread *th)
 		return false;
 	switch ((enum sys_kind)d->kind) {
 	case SYS_KIND_PATH:
-		handle_paths(t, th, d, &regs, 0);
+		restore = handle_paths(t, th, d, &regs, 0);
 		break;
 	case SYS_KIND_OPEN:
-		handle_paths(t, th, d, &regs, arch_arg(&regs, d->flags_arg));
+		restore = handle_paths(t, th, d, &regs, arch_arg(&regs, d->flags_arg));
 		break;
 	case SYS_KIND_OPENAT2:
-		handle_openat2(t, th, d, &regs);
+		restore = handle_openat2(t, th, d, &regs);
 		break;
 	case SYS_KIND_EXEC:
-		handle_exec(t, th, d, &regs);
+		restore = handle_exec(t, th, d, &regs);
 		break;
 	case SYS_KIND_CHDIR:
-		handle_paths(t, th, d, &regs, 0);
+		restore = handle_paths(t, th, d, &regs, 0);
 		t->cwd_generation++;
 		break;
 	case SYS_KIND_SOCKADDR:
-		handle_sockaddr(t, th, d, &regs);
+		restore = handle_sockaddr(t, th, d, &regs);
 		break;
 	case SYS_KIND_MSGHDR:
 		handle_msghdr(t, th, d, &regs);
@@ -519,18 +958,23 @@ bool handle_syscall_stop(struct tracer *t, struct thread *th)
 	case SYS_KIND_CLONE:
 		keep_child_traced(th, d, &regs);
 		break;
+	case SYS_KIND_GETCWD:
+		if (t->view)
+			answer_getcwd(t, th, &regs);
+		return false;
 	}
 	if (d->exit_stop) {
 		th->exit_pending = d;
 		return true;
 	}
-	return false;
+	return restore;
 }
 
 void handle_syscall_exit(struct tracer *t, struct thread *th)
 {
 	const struct syscall_desc *d = th->exit_pending;
 
+	remap_restore(th);
 	th->exit_pending = NULL;
 	if (!d)
 		return;

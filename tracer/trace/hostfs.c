@@ -45,9 +45,7 @@ static const char *after_prefix(const char *path, const char *prefix)
 	return path + n;
 }
 
-/* PATH as the tracer must look it up: /proc/self as the thread's own. */
-static const char *host_path(const struct host_resolver *hr, const char *path, char *buf,
-			     size_t size)
+const char *proc_self_path(const struct thread *th, const char *path, char *buf, size_t size)
 {
 	const char *rest;
 
@@ -55,16 +53,22 @@ static const char *host_path(const struct host_resolver *hr, const char *path, c
 		return path;
 	rest = after_prefix(path, "/proc/self");
 	if (rest) {
-		snprintf(buf, size, "/proc/%d%s", (int)hr->thread->tgid, rest);
+		snprintf(buf, size, "/proc/%d%s", (int)th->tgid, rest);
 		return buf;
 	}
 	rest = after_prefix(path, "/proc/thread-self");
 	if (rest) {
-		snprintf(buf, size, "/proc/%d/task/%d%s", (int)hr->thread->tgid,
-			 (int)hr->thread->tid, rest);
+		snprintf(buf, size, "/proc/%d/task/%d%s", (int)th->tgid, (int)th->tid, rest);
 		return buf;
 	}
 	return path;
+}
+
+/* PATH as the tracer must look it up: /proc/self as the thread's own. */
+static const char *host_path(const struct host_resolver *hr, const char *path, char *buf,
+			     size_t size)
+{
+	return proc_self_path(hr->thread, path, buf, size);
 }
 
 struct lookup_entry {

@@ -19,12 +19,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "ptvfs/util.h"
+#include "scratch.h"
 #include "tracer.h"
 
 #define PTRACE_OPTIONS                                                                             \
@@ -98,16 +100,27 @@ static void install_signal_handling(void)
 	sigprocmask(SIG_BLOCK, &sigchld_set, NULL);
 }
 
-static __attribute__((noreturn)) void run_child(const struct options *opts, int go_fd)
+static __attribute__((noreturn)) void run_child(const struct options *opts, int go_fd,
+						const char *start_dir)
 {
 	char c;
 	int err;
 
 	/* Wait until the parent has seized us: nothing may run untraced. */
-	while (read(go_fd, &c, 1) < 0 && errno == EINTR)
+	ssize_t got;
+
+	while ((got = read(go_fd, &c, 1)) < 0 && errno == EINTR)
 		;
+	/* ptvfs died before it could trace us: run nothing. */
+	if (got != 1)
+		_exit(PTVFS_EXIT_FAILURE);
 	close(go_fd);
-	err = filter_install();
+	if (start_dir && chdir(start_dir) < 0) {
+		warn("cannot enter %s: %s", start_dir, strerror(errno));
+		_exit(PTVFS_EXIT_FAILURE);
+	}
+	options_apply_env(opts);
+	err = filter_install(opts->view != NULL);
 	if (err < 0) {
 		errno = -err;
 		warn("cannot install the seccomp filter (%s): is seccomp disabled here?",
@@ -120,7 +133,7 @@ static __attribute__((noreturn)) void run_child(const struct options *opts, int 
 	_exit(err == ENOENT || err == ENOTDIR ? 127 : 126);
 }
 
-static pid_t spawn(const struct options *opts)
+static pid_t spawn(const struct options *opts, const char *start_dir)
 {
 	int go[2];
 	pid_t pid;
@@ -132,7 +145,7 @@ static pid_t spawn(const struct options *opts)
 		die_errno("fork");
 	if (pid == 0) {
 		close(go[1]);
-		run_child(opts, go[0]);
+		run_child(opts, go[0], start_dir);
 	}
 	close(go[0]);
 	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_OPTIONS) < 0) {
@@ -384,20 +397,72 @@ static void handle_stop(struct tracer *t, struct thread *th, int status)
 	}
 }
 
+/*
+ * View mode: the directory the command starts in: --chdir DIR, else the
+ * current directory's path when it is a directory in the view, else "/".
+ * Its view path into VIEW, the host directory standing for it into HOST.
+ */
+static void view_start_dir(struct tracer *t, const struct options *opts, char *view, char *host)
+{
+	struct resolution res;
+	struct view_target target;
+	char here[PATH_MAX];
+	const char *base = "/";
+
+	if (getcwd(here, sizeof(here)) &&
+	    view_resolve(t->view, NULL, here, RESOLVE_FOLLOW, &res, &target) == 0 &&
+	    res.type == S_IFDIR)
+		base = here;
+	if (view_resolve(t->view, base, opts->chdir ? opts->chdir : ".", RESOLVE_FOLLOW, &res,
+			 &target) < 0 ||
+	    res.type != S_IFDIR) {
+		if (opts->chdir)
+			die("--chdir %s: %s in the view", opts->chdir,
+			    res.error ? strerror(-res.error) : "not a directory");
+		snprintf(res.path, sizeof(res.path), "/");
+		view_lookup(t->view, "/", &target);
+	}
+	snprintf(view, PATH_MAX, "%s", res.path);
+	if (target.kind == VIEW_HOST && view_dir_is_plain(t->view, res.path))
+		snprintf(host, PATH_MAX, "%s", target.host);
+	else if (viewfs_stand_in(t, res.path, host) < 0)
+		die("cannot make a directory for the view's %s in %s", res.path, t->stand_in_dir);
+}
+
 int trace_command(const struct options *opts, struct report *report)
 {
-	struct tracer t = {.opts = opts, .report = report};
+	struct tracer t = {.opts = opts, .report = report, .view = opts->view};
+	char start_view[PATH_MAX], start_host[PATH_MAX];
+	const char *start_dir = opts->chdir;
 	struct thread *root;
 
+	if (t.view) {
+		t.stand_in_dir = xasprintf("%s/v", scratch_dir(opts->scratch));
+		view_start_dir(&t, opts, start_view, start_host);
+		start_dir = start_host;
+		report_set_command(report, opts->command, start_view);
+		if (view_input_count(t.view)) {
+			size_t n = view_input_count(t.view);
+			autofree const char **paths = xmalloc(n * sizeof(*paths));
+
+			for (size_t i = 0; i < n; i++)
+				paths[i] = view_input_path(t.view, i);
+			report_set_inputs(report, n, paths);
+		}
+	}
 	cpu_init(&t);
 	t.cpu.spread_spin_ns = spin_ns();
-	t.root_pid = spawn(opts);
+	t.root_pid = spawn(opts, start_dir);
 	install_signal_handling();
 	root = thread_attach(&t, t.root_pid);
 	/* The command's own entry: it has done nothing yet, its exec fills it in. */
 	root->proc->ppid = getpid();
 	argv_free(root->proc->argv);
 	root->proc->argv = argv_dup(opts->command);
+	if (t.view) {
+		free(root->proc->cwd);
+		root->proc->cwd = xstrdup(start_view);
+	}
 
 	for (;;) {
 		struct thread *th;
@@ -425,6 +490,8 @@ int trace_command(const struct options *opts, struct report *report)
 	while (t.threads)
 		thread_forget(&t, t.threads);
 	hostfs_free_cache(&t);
+	viewfs_free(&t);
+	free(t.stand_in_dir);
 	thread_free_births(&t);
 	cpu_free(&t);
 	if (!t.root_exited)

@@ -51,6 +51,17 @@ static char *read_link_of(pid_t tid, const char *name, bool *deleted)
 	return xstrdup(buf);
 }
 
+/* View mode: the view path of the host path HOST (malloc'd, freed here), kept when unseen. */
+static char *view_of(struct tracer *t, char *host)
+{
+	char view[PATH_MAX];
+
+	if (!t->view || !host || viewfs_view_path(t, host, view) < 0)
+		return host;
+	free(host);
+	return xstrdup(view);
+}
+
 /*
  * A fork event names the parent for sure; /proc/CHILD/status at the child's
  * first stop may not (the parent may have exited, or exec'd, by then).
@@ -124,7 +135,7 @@ struct thread *thread_attach(struct tracer *t, pid_t tid)
 		const struct report_process *pp = parent_proc ? parent_proc
 						  : parent    ? parent->proc
 							      : NULL;
-		autofree char *cwd = read_link_of(tid, "cwd", NULL);
+		autofree char *cwd = view_of(t, read_link_of(tid, "cwd", NULL));
 
 		th->proc = report_add_process(t->report, th->tgid, ppid, pp ? pp->exe : NULL,
 					      pp ? pp->argv : NULL, cwd);
@@ -139,6 +150,9 @@ void thread_forget(struct tracer *t, struct thread *th)
 	if (th->proc_fd_dir >= 0)
 		close(th->proc_fd_dir);
 	free(th->cwd);
+	free(th->view_cwd);
+	free(th->exec_view);
+	argv_free(th->exec_argv);
 	free(th);
 }
 
@@ -170,10 +184,21 @@ void thread_exec(struct tracer *t, struct thread *th)
 {
 	size_t len;
 	autofree char *cmdline = proc_read_file(th->tid, "cmdline", &len);
-	autofree char *exe = read_link_of(th->tid, "exe", NULL);
-	autofree char *cwd = read_link_of(th->tid, "cwd", NULL);
+	autofree char *exe = view_of(t, read_link_of(th->tid, "exe", NULL));
+	autofree char *cwd = view_of(t, read_link_of(th->tid, "cwd", NULL));
 	char **argv = cmdline ? argv_from_cmdline(cmdline, len) : NULL;
 	struct report_process *p = th->proc;
+
+	/* View mode: the program as the view named it, which ptvfs may have run via its loader. */
+	if (th->exec_view) {
+		free(exe);
+		exe = steal_pointer(&th->exec_view);
+	}
+	if (th->exec_argv) {
+		argv_free(argv);
+		argv = steal_pointer(&th->exec_argv);
+	}
+	th->restore_pending = false; /* the new program's registers are its own */
 
 	if (p && !p->accessed) {
 		/* Forked and exec'd at once: the entry is this program's. */

@@ -15,6 +15,7 @@
 #include "ptvfs/report.h"
 #include "ptvfs/resolve.h"
 #include "ptvfs/syscalls.h"
+#include "ptvfs/view_resolve.h"
 #include "options.h"
 #include "regs.h"
 
@@ -32,6 +33,17 @@ struct thread {
 	unsigned cwd_generation;
 	bool refused_abi; /* already told about a 32-bit syscall */
 	int proc_fd_dir;  /* /proc/TID/fd, opened on first use, or -1 */
+	/* View mode: the view path of cwd, while view_cwd_generation is cwd_generation. */
+	char *view_cwd;
+	unsigned view_cwd_generation;
+	int view_cwd_error;
+	/* View mode: arguments rewritten; their registers go back at the exit stop (remap.c). */
+	arch_regs saved_regs;
+	bool restore_pending;
+	bool restore_after_exec;
+	/* View mode: the program an exec stopped at runs, as the view names it, and its argv. */
+	char *exec_view;
+	char **exec_argv;
 	UT_hash_handle hh;
 };
 
@@ -62,6 +74,10 @@ struct tracer {
 	struct cpu_placement cpu;
 	/* Who forked each child not yet seen stopping (process.c). */
 	struct birth *births;
+	/* View mode (viewfs.c): the sealed view, or NULL when the view is the host's root. */
+	const struct view *view;
+	char *stand_in_dir; /* host stand-ins of view directories: SCRATCH/v */
+	struct stand_in *stand_ins;
 };
 
 /* process.c: the table of traced threads */
@@ -113,9 +129,59 @@ extern const struct resolve_ops host_resolve_ops;
 void hostfs_invalidate(struct tracer *t, const char *path);
 void hostfs_free_cache(struct tracer *t);
 
+/* PATH, a path in the host's /proc, as the tracer must look it up: /proc/self as TH's own. */
+const char *proc_self_path(const struct thread *th, const char *path, char *buf, size_t size);
+
+/* viewfs.c: the virtual view as one thread sees it (view mode) */
+struct viewfs_resolver {
+	struct tracer *tracer;
+	struct thread *thread;
+	struct view_resolver view;
+};
+extern const struct resolve_ops viewfs_resolve_ops;
+/* Resolve PATH (relative to the view directory BASE) in the view: as view_resolve(). */
+int viewfs_resolve(struct tracer *t, struct thread *th, const char *base, const char *path,
+		   unsigned flags, struct resolution *res, struct view_target *target);
+/* The view path at which the host path HOST is seen, into OUT (PATH_MAX); 0 or -ENOENT. */
+int viewfs_view_path(struct tracer *t, const char *host, char *out);
+/* Record ACCESS of the view path PATH, with its host path and origin. */
+void viewfs_record(struct tracer *t, struct thread *th, const char *path, unsigned access);
+/* The target of the link at the view path PATH as TH sees it (a /proc magic link: a view path). */
+ssize_t viewfs_read_link(struct tracer *t, struct thread *th, const char *path, char *buf,
+			 size_t size);
+/* TH's working directory as a view path, or NULL (viewfs_cwd_error says why). */
+const char *viewfs_cwd(struct tracer *t, struct thread *th);
+int viewfs_cwd_error(const struct thread *th);
+/*
+ * The host directory standing in for the view directory DIR (a virtual
+ * one, or one whose listing the view changes), made or brought up to date
+ * now, into HOST (PATH_MAX). Returns 0 or -errno.
+ */
+int viewfs_stand_in(struct tracer *t, const char *dir, char *host);
+void viewfs_free(struct tracer *t);
+
+/* remap.c: rewriting a stopped call's arguments (view mode) */
+/* At most this many bytes are written below the red zone for one call. */
+#define REMAP_MAX_BYTES (64 * 1024)
+struct remap {
+	arch_regs regs;	    /* as they will be */
+	unsigned long next; /* the lowest tracee byte used so far */
+	bool changed;
+};
+void remap_begin(struct remap *m, const arch_regs *regs);
+/* Copy LEN bytes into the tracee below what was placed before: their address, 0 on failure. */
+unsigned long remap_place(struct thread *th, struct remap *m, const void *data, size_t len);
+/* Point argument ARG at a copy of S in the tracee. Returns 0 or -EFAULT. */
+int remap_arg_string(struct thread *th, struct remap *m, int arg, const char *s);
+/* Set the registers if anything changed; true when the exit stop must restore them. */
+bool remap_commit(struct thread *th, struct remap *m, const arch_regs *orig, bool is_exec);
+/* At the exit stop: the argument registers as the tracee had them. */
+void remap_restore(struct thread *th);
+
 /* filter.c: the seccomp filter, loaded by the command's process before exec */
 /* Returns 0 or -errno. */
-int filter_install(void);
+/* VIEW_MODE adds the rows only the view needs (getcwd). */
+int filter_install(bool view_mode);
 
 /* handlers.c: a seccomp stop of TH; returns true when the syscall's exit stop is needed. */
 bool handle_syscall_stop(struct tracer *t, struct thread *th);
@@ -126,6 +192,29 @@ void record_access(struct tracer *t, struct thread *th, const char *path, unsign
 
 /* exec.c: the program an execve runs, and the interpreters it loads */
 void record_exec(struct tracer *t, struct thread *th, const struct resolution *prog);
+/* View mode: what the kernel must exec for an exec of a view path, and with which argv. */
+#define EXEC_PLAN_MAX 16
+struct exec_plan {
+	char host[PATH_MAX];	 /* the file the kernel is given */
+	char exe_view[PATH_MAX]; /* the program that runs, as the view names it (/proc/PID/exe) */
+	bool argv_changed;
+	/* The new argv: ENTRIES (a new string S, or the original argv[ORIG]), then argv[KEEP_FROM...]. */
+	struct {
+		char *s;
+		long orig;
+	} entries[EXEC_PLAN_MAX];
+	int count;
+	long keep_from;
+};
+/*
+ * Plan the exec of PROG (resolved in the view, TARGET its host file),
+ * named FILENAME by the call, and record the program and interpreters as
+ * executed. Returns 0, or the -errno the exec must fail with.
+ */
+int exec_plan_view(struct tracer *t, struct thread *th, const char *filename,
+		   const struct resolution *prog, const struct view_target *target,
+		   struct exec_plan *p);
+void exec_plan_free(struct exec_plan *p);
 
 /* cpu.c: where the traced threads run */
 /* Pin ptvfs to its CPU before the command is forked, unless it has only one. */

@@ -72,13 +72,15 @@ struct slot {
 
 /*
  * The reverse index: a slot per host SRC of the declarations whose SRC is
- * not their DEST, each slot the head of a chain of those declarations, the
- * later first.
+ * not their DEST. A SRC of one declaration (most) has its node in the
+ * slot; one of more, a chain of entries, the later declaration first.
  */
 struct rev_slot {
 	uint32_t hash; /* src_hash of the SRC */
-	uint32_t head; /* index of its first rev_entry + 1, 0: an empty slot */
+	uint32_t ref;  /* 0: an empty slot; the node + 1; or REV_CHAIN | its first entry */
 };
+
+#define REV_CHAIN 0x80000000u
 
 struct rev_entry {
 	uint32_t node; /* a DECL node from the SRC */
@@ -87,7 +89,7 @@ struct rev_entry {
 
 /*
  * The sealed image: this header, the nodes, the hash slots, the reverse
- * index's slots and entries, the string pool.
+ * index's slots, the string pool, the reverse index's entries.
  */
 struct view_image {
 	uint32_t magic;
@@ -97,9 +99,9 @@ struct view_image {
 	uint32_t slots;	    /* struct slot each */
 	uint32_t slot_mask; /* slot count - 1 (a power of two) */
 	uint32_t rev_slots; /* struct rev_slot each */
-	uint32_t rev_mask;  /* their count - 1 (a power of two) */
+	uint32_t rev_size;  /* their count (0: no SRC is indexed) */
 	uint32_t rev_entries;
-	uint32_t rev_count; /* of rev_entry */
+	uint32_t rev_count; /* of rev_entry (declarations of a SRC of more than one) */
 	uint32_t pool;
 	uint32_t base_src; /* pool offset of the base's host directory (0: none) */
 	uint8_t base_layer;
@@ -785,7 +787,7 @@ struct reverse {
 	uint32_t *by_index; /* NONE or the node, for each layer index; NULL: none */
 	uint32_t max_index;
 	uint32_t count; /* of nodes */
-	uint32_t mask;	/* slot count - 1 */
+	uint32_t size;	/* of slots */
 };
 
 /*
@@ -818,44 +820,84 @@ static void index_nodes(struct view *v, struct reverse *r)
 			continue;
 		v->nodes[n->parent].flags |= FLAG_LISTING_CHANGED;
 	}
-	r->mask = 0;
-	while (r->mask + 1 < 2 * r->count)
-		r->mask = r->mask * 2 + 1;
+	/* A slot per SRC (R->count at most), 3/4 full at most: a miss probes a cache line or two. */
+	r->size = r->count ? r->count + r->count / 3 + 1 : 0;
 }
 
-/* Fill the reverse index of R into SLOTS (R->mask + 1, zeroed) and ENTRIES (R->count). */
-static void reverse_build(const struct view *v, const struct reverse *r, struct rev_slot *slots,
-			  struct rev_entry *entries)
+/* The first slot to probe for HASH in a reverse index of SIZE slots. */
+static uint32_t rev_home(uint32_t hash, uint32_t size)
 {
-	uint32_t count = 0;
+	return ((uint64_t)hash * size) >> 32;
+}
+
+/* The first node of the reverse index's slot S. */
+static uint32_t rev_first(const struct rev_slot *s, const struct rev_entry *entries)
+{
+	return s->ref & REV_CHAIN ? entries[s->ref & ~REV_CHAIN].node : s->ref - 1;
+}
+
+/* How many SRCs are hashed, their slots prefetched, before they are put in the reverse index. */
+#define REV_BATCH 16
+
+/*
+ * Fill the reverse index of R into SLOTS (R->size, zeroed) and ENTRIES
+ * (room for R->count): the number of entries used.
+ */
+static uint32_t reverse_build(const struct view *v, const struct reverse *r, struct rev_slot *slots,
+			      struct rev_entry *entries)
+{
+	uint32_t count = 0, batch[REV_BATCH], hashes[REV_BATCH], n = 0;
 
 	/* In declaration order, each in front of its chain: the later comes first. */
-	for (uint32_t k = 0; r->count && k < r->max_index; k++) {
-		uint32_t node = r->by_index[k], h, s;
-		const char *src;
+	for (uint32_t k = 0; r->count && k <= r->max_index; k++) {
+		if (k < r->max_index && r->by_index[k] != NONE) {
+			const char *src = v->pool.buf + v->nodes[r->by_index[k]].src;
 
-		if (node == NONE)
-			continue;
-		src = v->pool.buf + v->nodes[node].src;
-		h = src_hash(src, strlen(src));
-		for (s = h & r->mask; slots[s].head; s = (s + 1) & r->mask) {
-			const struct vnode *first = &v->nodes[entries[slots[s].head - 1].node];
-
-			if (slots[s].hash == h && strcmp(v->pool.buf + first->src, src) == 0)
-				break;
+			batch[n] = r->by_index[k];
+			hashes[n] = src_hash(src, strlen(src));
+			__builtin_prefetch(&slots[rev_home(hashes[n], r->size)], 1);
+			if (++n < REV_BATCH)
+				continue;
 		}
-		entries[count].node = node;
-		entries[count].next = slots[s].head;
-		slots[s].hash = h;
-		slots[s].head = ++count;
+		for (uint32_t b = 0; b < n; b++) {
+			uint32_t node = batch[b], h = hashes[b], i;
+			const char *src = v->pool.buf + v->nodes[node].src;
+			struct rev_slot *s;
+
+			for (i = rev_home(h, r->size);; i = i + 1 < r->size ? i + 1 : 0) {
+				s = &slots[i];
+				if (!s->ref ||
+				    (s->hash == h &&
+				     strcmp(v->pool.buf + v->nodes[rev_first(s, entries)].src,
+					    src) == 0))
+					break;
+			}
+			if (!s->ref) {
+				s->hash = h;
+				s->ref = node + 1;
+				continue;
+			}
+			if (!(s->ref & REV_CHAIN)) {
+				/* A second declaration of this SRC: a chain of the two. */
+				entries[count].node = s->ref - 1;
+				entries[count].next = 0;
+				s->ref = REV_CHAIN | count++;
+			}
+			entries[count].node = node;
+			entries[count].next = (s->ref & ~REV_CHAIN) + 1;
+			s->ref = REV_CHAIN | count++;
+		}
+		n = 0;
 	}
+	return count;
 }
 
 int view_seal(struct view *v, char **err)
 {
-	size_t nodes_size, slots_size, rev_slots_size, rev_entries_size, size;
+	size_t nodes_size, slots_size, rev_slots_size, size;
 	struct view_image *img;
 	struct reverse r;
+	uint32_t used;
 	char *base;
 
 	if (v->image)
@@ -869,38 +911,44 @@ int view_seal(struct view *v, char **err)
 
 	nodes_size = (size_t)v->node_count * sizeof(struct vnode);
 	slots_size = ((size_t)v->slot_mask + 1) * sizeof(struct slot);
-	rev_slots_size = ((size_t)r.mask + 1) * sizeof(struct rev_slot);
-	rev_entries_size = (size_t)r.count * sizeof(struct rev_entry);
-	size = sizeof(*img) + nodes_size + slots_size + rev_slots_size + rev_entries_size +
-	       v->pool.len;
-	if (size > UINT32_MAX) {
+	rev_slots_size = (size_t)r.size * sizeof(struct rev_slot);
+	/* Room for an entry each: the image shrinks to those used, the rest never touched. */
+	size = sizeof(*img) + nodes_size + slots_size + rev_slots_size + v->pool.len;
+	size = (size + 3) & ~(size_t)3;
+	if (size + (size_t)r.count * sizeof(struct rev_entry) > UINT32_MAX) {
 		free(r.by_index);
-		return set_err(err, -E2BIG, "the view is too large (%zu bytes)", size);
+		return set_err(err, -E2BIG, "the view is too large (%zu bytes)",
+			       size + (size_t)r.count * sizeof(struct rev_entry));
 	}
-	base = xmalloc(size);
+	base = xmalloc(size + (size_t)r.count * sizeof(struct rev_entry));
 	img = (struct view_image *)base;
 	memset(img, 0, sizeof(*img));
 	img->magic = VIEW_MAGIC;
-	img->size = size;
 	img->node_count = v->node_count;
 	img->nodes = sizeof(*img);
 	img->slots = img->nodes + nodes_size;
 	img->slot_mask = v->slot_mask;
 	img->rev_slots = img->slots + slots_size;
-	img->rev_mask = r.mask;
-	img->rev_entries = img->rev_slots + rev_slots_size;
-	img->rev_count = r.count;
-	img->pool = img->rev_entries + rev_entries_size;
+	img->rev_size = r.size;
+	img->pool = img->rev_slots + rev_slots_size;
+	img->rev_entries = size;
 	img->base_layer = v->base_layer;
 	if (v->base_src)
 		img->base_src = v->pool.len - strlen(v->base_src) - 1;
 	memcpy(base + img->nodes, v->nodes, nodes_size);
 	memcpy(base + img->slots, v->slots, slots_size);
 	memset(base + img->rev_slots, 0, rev_slots_size);
-	reverse_build(v, &r, (struct rev_slot *)(base + img->rev_slots),
-		      (struct rev_entry *)(base + img->rev_entries));
 	memcpy(base + img->pool, v->pool.buf, v->pool.len);
+	memset(base + img->pool + v->pool.len, 0, size - img->pool - v->pool.len);
+	used = reverse_build(v, &r, (struct rev_slot *)(base + img->rev_slots),
+			     (struct rev_entry *)(base + img->rev_entries));
 	free(r.by_index);
+	size += (size_t)used * sizeof(struct rev_entry);
+	if (used < r.count)
+		base = xrealloc(base, size);
+	img = (struct view_image *)base;
+	img->size = size;
+	img->rev_count = used;
 	builder_release(v);
 	v->image = img;
 	v->owns_image = true;
@@ -917,11 +965,10 @@ struct view *view_from_image(const void *image, size_t size)
 	    img->slots != img->nodes + (size_t)img->node_count * sizeof(struct vnode) ||
 	    ((img->slot_mask + 1) & img->slot_mask) != 0 ||
 	    img->rev_slots != img->slots + ((size_t)img->slot_mask + 1) * sizeof(struct slot) ||
-	    ((img->rev_mask + 1) & img->rev_mask) != 0 ||
-	    img->rev_entries !=
-		img->rev_slots + ((size_t)img->rev_mask + 1) * sizeof(struct rev_slot) ||
-	    img->pool != img->rev_entries + (size_t)img->rev_count * sizeof(struct rev_entry) ||
-	    img->pool >= size || img->base_src >= size - img->pool)
+	    img->pool != img->rev_slots + (size_t)img->rev_size * sizeof(struct rev_slot) ||
+	    img->rev_entries % 4 != 0 || img->rev_entries <= img->pool ||
+	    img->rev_entries + (size_t)img->rev_count * sizeof(struct rev_entry) != size ||
+	    img->pool >= size || img->base_src >= img->rev_entries - img->pool)
 		return NULL;
 	v = xcalloc(1, sizeof(*v));
 	v->image = img;
@@ -1018,27 +1065,27 @@ int view_lookup(const struct view *v, const char *path, struct view_target *out)
 }
 
 /*
- * The reverse index's chain of the SRC that is the first LEN bytes of HOST
- * (their src_hash HASH): its first entry's index + 1, or 0 when none.
+ * The reverse index's slot of the SRC that is the first LEN bytes of HOST
+ * (their src_hash HASH), NULL when none.
  */
-static uint32_t reverse_find(const struct view_image *img, const struct table *t, const char *host,
-			     size_t len, uint32_t hash)
+static const struct rev_slot *reverse_find(const struct view_image *img, const struct table *t,
+					   const struct rev_entry *entries, const char *host,
+					   size_t len, uint32_t hash)
 {
-	const char *base = (const char *)img;
-	const struct rev_slot *slots = (const struct rev_slot *)(base + img->rev_slots);
-	const struct rev_entry *entries = (const struct rev_entry *)(base + img->rev_entries);
+	const struct rev_slot *slots =
+	    (const struct rev_slot *)((const char *)img + img->rev_slots);
 
-	for (uint32_t i = hash & img->rev_mask;; i = (i + 1) & img->rev_mask) {
+	for (uint32_t i = rev_home(hash, img->rev_size);; i = i + 1 < img->rev_size ? i + 1 : 0) {
 		const struct rev_slot *s = &slots[i];
 		const char *src;
 
-		if (!s->head)
-			return 0;
+		if (!s->ref)
+			return NULL;
 		if (s->hash != hash)
 			continue;
-		src = t->pool + t->nodes[entries[s->head - 1].node].src;
+		src = t->pool + t->nodes[rev_first(s, entries)].src;
 		if (memcmp(src, host, len) == 0 && src[len] == '\0')
-			return s->head;
+			return s;
 	}
 }
 
@@ -1140,24 +1187,32 @@ int view_host_to_view(const struct view *v, const char *host, char *out)
 	up = deepest_node(&t, host, rt.len);
 	for (int k = 0; k < count; k++) {
 		size_t plen = ends[k];
-		uint32_t self = NONE, e = 0;
+		uint32_t self = NONE, node = NONE, next = 0;
+		const struct rev_slot *s = NULL;
 
-		if (img->rev_count)
-			e = reverse_find(img, &t, host, plen, hashes[k]);
+		if (img->rev_size)
+			s = reverse_find(img, &t, entries, host, plen, hashes[k]);
+		if (s && s->ref & REV_CHAIN) {
+			node = entries[s->ref & ~REV_CHAIN].node;
+			next = entries[s->ref & ~REV_CHAIN].next;
+		} else if (s) {
+			node = s->ref - 1;
+		}
 		while (t.nodes[up].len > plen)
 			up = t.nodes[up].parent;
 		if (t.nodes[up].len == plen && shows_itself(&t.nodes[up]))
 			self = up;
-		/* The declarations from this SRC, the later first. */
-		while (self != NONE || e) {
+		/* The declarations from this SRC, the later first: NODE, then along NEXT. */
+		while (self != NONE || node != NONE) {
 			const char *dest = NULL;
 
-			if (self != NONE && (!e || t.nodes[self].layer_index >
-						       t.nodes[entries[e - 1].node].layer_index)) {
+			if (self != NONE && (node == NONE || t.nodes[self].layer_index >
+								 t.nodes[node].layer_index)) {
 				self = NONE;
 			} else {
-				dest = t.pool + t.nodes[entries[e - 1].node].path;
-				e = entries[e - 1].next;
+				dest = t.pool + t.nodes[node].path;
+				node = next ? entries[next - 1].node : NONE;
+				next = next ? entries[next - 1].next : 0;
 			}
 			if (reverse_try(&rt, dest, plen) == 0)
 				return 0;

@@ -1,0 +1,3 @@
+// SPDX-License-Identifier: MIT
+/* --why GLOB (tracer.h). */
+#include "tracer.h"

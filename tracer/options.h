@@ -21,6 +21,14 @@ struct env_change {
 
 struct options {
 	const char *report_file;
+	/* Build-system outputs (DESIGN.md §3, outputs.h); NULL when not asked for. */
+	const char *depfile;	      /* --depfile FILE */
+	const char *depfile_target;   /* --depfile-target NAME: the depfile's target */
+	const char *unused_inputs;    /* --unused-inputs FILE (needs --inputs) */
+	const char *compile_commands; /* --compile-commands FILE */
+	const char *why_glob;	      /* --why GLOB: accesses told on stderr (why.c) */
+	/* --upper DIR: where overlays keep captured writes; NULL: a private one. */
+	const char *upper_dir;
 	char **command; /* NULL-terminated, not owned */
 	/* The sealed view; NULL when no view option was given: the host's root, recording only. */
 	struct view *view;
@@ -30,6 +38,7 @@ struct options {
 	size_t env_count;
 	/* The run's private host directory (--tmpfs, virtual directories); NULL without a view. */
 	struct scratch *scratch;
+	char *chdir_owned; /* --workspace's starting directory (opts->chdir points to it) */
 };
 
 /*

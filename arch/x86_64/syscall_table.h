@@ -101,8 +101,12 @@ ROW(sched_getaffinity, 204, SYS_KIND_AFFINITY, P_NONE, P_NONE, .exit_stop = true
 /* no paths: a child that asks not to be traced is traced all the same */
 ROW(clone,        56, SYS_KIND_CLONE, P_NONE, P_NONE, .stop_if_arg_nonzero = 0, .stop_if_arg_mask = CLONE_UNTRACED),
 ROW(clone3,      435, SYS_KIND_CLONE, P_NONE, P_NONE),
-/* no path given: the directory handed back is the view's */
+/* no path given: the directory or socket name handed back is the view's */
 ROW(getcwd,       79, SYS_KIND_GETCWD, P_NONE, P_NONE, .view_only = true),
+ROW(getsockname,  51, SYS_KIND_SOCKNAME, P_NONE, P_NONE, .view_only = true, .exit_stop = true),
+ROW(getpeername,  52, SYS_KIND_SOCKNAME, P_NONE, P_NONE, .view_only = true, .exit_stop = true),
+ROW(accept,       43, SYS_KIND_SOCKNAME, P_NONE, P_NONE, .view_only = true, .exit_stop = true, .stop_if_arg_nonzero = 1),
+ROW(accept4,     288, SYS_KIND_SOCKNAME, P_NONE, P_NONE, .view_only = true, .exit_stop = true, .stop_if_arg_nonzero = 1),
 /* what cannot be followed: refused, and reported */
 REFUSE(chroot,       161, EPERM),
 REFUSE(pivot_root,   155, EPERM),

@@ -130,6 +130,20 @@ void report_set_inputs(struct report *r, size_t count, const char *const *view_p
  */
 void report_inputs_used(const struct report *r, bool *used);
 
+/* Whether PATH is /dev, /proc, /sys or below them (never undeclared, never a dependency). */
+bool report_path_is_system(const char *path);
+/* The directory the command started in (view path), as report_set_command() got it; or NULL. */
+const char *report_cwd(const struct report *r);
+/*
+ * The files recorded, sorted by path (byte order): a malloc'd array of
+ * report_file_count() entries (the caller frees the array; the entries are
+ * the report's, valid while nothing is added).
+ */
+const struct report_file **report_sorted_files(const struct report *r);
+/* The process entries, in the order they were added: I from 0 to report_process_count(). */
+size_t report_process_count(const struct report *r);
+const struct report_process *report_process_at(const struct report *r, size_t i);
+
 /* Something the record could not follow, refused instead: a syscall, a 32-bit process, ... */
 void report_add_refusal(struct report *r, pid_t pid, const char *what, const char *detail);
 size_t report_refusal_count(const struct report *r);

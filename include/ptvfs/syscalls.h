@@ -29,6 +29,7 @@ enum sys_kind {
 	SYS_KIND_AFFINITY, /* no path: sched_[gs]etaffinity, so ptvfs's CPU placement stays unseen */
 	SYS_KIND_CLONE,	 /* no path: clone, clone3 asking for CLONE_UNTRACED, which would escape */
 	SYS_KIND_GETCWD, /* no path given, one handed back: the view's, not the host's */
+	SYS_KIND_SOCKNAME, /* an AF_UNIX address handed back (getsockname, accept): the view's */
 };
 
 /* What the call does to the object a path names. */

@@ -3,7 +3,8 @@ refuses every kind of write with EROFS, so do declared inputs and virtual direct
 makes a file or a directory and all below it absent and leaves it out of its parent's listing;
 --symlink is a link; the deepest DEST decides, and for the same DEST the later option; the
 parents of a DEST the host has not are virtual directories listing exactly what is visible in
-them; the command starts in the same directory when the view has it, else in "/". The report
+them; the command starts in the same directory when the view has it, else in "/"; a DEST
+cannot be removed or renamed (EBUSY, as a mount point), so the bound source stays. The report
 names view paths with their host paths. As root and as nobody."""
 import os
 
@@ -234,11 +235,48 @@ def starting_directory(as_nobody):
           f"{who(as_nobody)}: {got}")
 
 
+def dests_are_mount_points(as_nobody):
+    """A DEST is where the view mounts something: as for a mount point, removing or renaming
+    it (or renaming over it) fails with EBUSY, and the bound source stays as it was on the host.
+    The parent of each DEST here is a writable --bind, so EBUSY is the only reason to fail."""
+    s, t = source(as_nobody), source(as_nobody)
+    write_file(os.path.join(t, "keep"), "keep\n")
+    f = os.path.join(source(as_nobody), "f")
+    if as_nobody:
+        give_to_nobody(t)
+    steps = [("rmdir_bind", "os.rmdir(W + '/empty')"),
+             ("rename_bind", "os.rename(W + '/inner', W + '/moved')"),
+             ("rename_over_bind", "os.mkdir(W + '/e') or os.rename(W + '/e', W + '/empty')"),
+             ("rmdir_tmpfs", "os.rmdir(W + '/tmp')"),
+             ("rename_tmpfs", "os.rename(W + '/tmp', W + '/moved')"),
+             ("unlink_file_bind", "os.unlink(W + '/file')"),
+             ("rename_over_file_bind", "write(W + '/x') or os.rename(W + '/x', W + '/file')"),
+             ("after", "sorted(os.listdir(W))"), ("tmp_works", "write(W + '/tmp/y')")]
+    empty = os.path.join(source(as_nobody), "d")
+    before = {path: tree(path) for path in (t, empty)}
+    got, _ = probe(steps, ["--bind", s, "/w", "--bind", t, "/w/inner", "--bind", empty,
+                           "/w/empty", "--tmpfs", "/w/tmp", "--bind", f, "/w/file"],
+                   as_nobody, define="W = '/w'")
+    wrong = [f"{name}: {got.get(name)}" for name, _ in steps[:-2] if got.get(name) != "EBUSY"]
+    changed = [path for path, was in before.items()
+               if not os.path.isdir(path) or tree(path) != was]
+    changed += [f] if not os.path.isfile(f) or open(f).read() != "f\n" else []
+    check(not changed, f"the bound sources are still there, unchanged, after the command tried "
+          f"to remove or replace their DESTs{who(as_nobody)}: changed {changed}; the calls gave "
+          f"{', '.join(wrong)}")
+    check(not wrong, f"removing or replacing a DEST fails with EBUSY, as for a mount point"
+          f"{who(as_nobody)}: {', '.join(wrong)}")
+    check(got.get("after") == "['d', 'e', 'empty', 'f', 'file', 'inner', 'tmp', 'x']",
+          f"the view still has every DEST{who(as_nobody)}: {got.get('after')}")
+    check(got.get("tmp_works") == "ok", f"the --tmpfs is still usable{who(as_nobody)}: "
+          f"{got.get('tmp_works')}")
+
+
 def sections():
     fns = []
     for as_nobody in (False, True):
         for fn in (read_only_layers, hidden, links_and_precedence, virtual_directories,
-                   starting_directory):
+                   starting_directory, dests_are_mount_points):
             def section(fn=fn, as_nobody=as_nobody):
                 fn(as_nobody)
             section.__name__ = fn.__name__ + ("_as_nobody" if as_nobody else "_as_root")

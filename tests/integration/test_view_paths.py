@@ -2,10 +2,10 @@
 bound at /home/user/workspace, a path the host has not. Every way a program learns where it is
 gives the view path, never the host's: the shell's pwd, /bin/pwd, getcwd() in a static program,
 realpath, readlink of /proc/self/cwd and /proc/self/fd/N, Python's os.getcwd() and
-os.path.realpath(); an absolute link inside the workspace that names its view path resolves;
-cd into subdirectories, through links and back with '..' stays in the view. The report names
-the workspace's files by their view paths, with their host paths in the scratch directory.
-As root and as nobody."""
+os.path.realpath(), getsockname() of an AF_UNIX socket, the /proc link of an O_TMPFILE file; an
+absolute link inside the workspace that names its view path resolves; cd into subdirectories,
+through links and back with '..' stays in the view. The report names the workspace's files by
+their view paths, with their host paths in the scratch directory. As root and as nobody."""
 import os
 
 from ptvfs_test import (absent_view_path, check, entries, give_to_nobody, prog, run,
@@ -163,10 +163,66 @@ def program_paths(as_nobody):
           f"{p.stderr.decode()}")
 
 
+def kernel_names_fixture(as_nobody):
+    w = workspace(as_nobody)
+    os.mkdir(os.path.join(w, "tmp"))
+    if as_nobody:
+        give_to_nobody(w)
+    # A private /tmp hides the host's, so a host path handed back is not reachable in the view.
+    return w, [*options(w), "--tmpfs", "/tmp"]
+
+
+def socket_names(as_nobody):
+    """Paths the kernel hands back rather than takes: an AF_UNIX socket's name."""
+    who = " (as nobody)" if as_nobody else ""
+    w, opts = kernel_names_fixture(as_nobody)
+    code = ("import socket\n"
+            f"s = socket.socket(socket.AF_UNIX); s.bind('{WS}/sock'); s.listen()\n"
+            "print(s.getsockname())\n"
+            "c = socket.socket(socket.AF_UNIX); c.connect('sock')\n"
+            "print(c.getpeername())\n")
+    p, _ = run([PYTHON, "-S", "-c", code], options=opts, cwd=scratch_dir(), as_nobody=as_nobody)
+    got = p.stdout.decode().splitlines()
+    for i, what in enumerate(("getsockname() of a socket bound at", "getpeername() of a socket "
+                              "connected to one bound at")):
+        check(i < len(got) and got[i] == f"{WS}/sock", f"{what} {WS}/sock gives that view path"
+              f"{who}: {got[i] if i < len(got) else None!r} {p.stderr.decode()}")
+
+
+def multiprocessing_manager(as_nobody):
+    """Python's multiprocessing.Manager listens on an AF_UNIX socket in TMPDIR and hands its
+    getsockname() to the clients: with TMPDIR in the workspace it must work as natively."""
+    who = " (as nobody)" if as_nobody else ""
+    w, opts = kernel_names_fixture(as_nobody)
+    code = ("import multiprocessing as mp\n"
+            "if __name__ == '__main__':\n"
+            "    m = mp.Manager(); d = m.dict(); d['a'] = 1; print(dict(d))\n")
+    p, _ = run([PYTHON, "-c", code], options=[*opts, "--setenv", "TMPDIR", WS + "/tmp"],
+               cwd=scratch_dir(), as_nobody=as_nobody, timeout=60)
+    check(p.stdout == b"{'a': 1}\n", f"Python's multiprocessing.Manager works with TMPDIR in the "
+          f"workspace{who}: {p.stdout.decode()} "
+          f"{' / '.join(p.stderr.decode().strip().splitlines()[-1:])}")
+
+
+def tmpfile_link(as_nobody):
+    """The /proc link of an O_TMPFILE file made in the workspace names the workspace."""
+    who = " (as nobody)" if as_nobody else ""
+    w, opts = kernel_names_fixture(as_nobody)
+    code = ("import os\n"
+            "fd = os.open('.', os.O_TMPFILE | os.O_RDWR)\n"
+            "print(os.readlink(f'/proc/self/fd/{fd}'))\n")
+    p, _ = run([PYTHON, "-S", "-c", code], options=opts, cwd=scratch_dir(), as_nobody=as_nobody)
+    link = p.stdout.decode().strip()
+    check(link.startswith(WS + "/#") and link.endswith(" (deleted)"),
+          f"readlink of an O_TMPFILE file's /proc/self/fd link gives {WS}/#INODE (deleted)"
+          f"{who}: {link!r} {p.stderr.decode()}")
+
+
 def sections():
     fns = []
     for as_nobody in (False, True):
-        for fn in (shell_paths, program_paths):
+        for fn in (shell_paths, program_paths, socket_names, multiprocessing_manager,
+                   tmpfile_link):
             def section(fn=fn, as_nobody=as_nobody):
                 fn(as_nobody)
             section.__name__ = fn.__name__ + ("_as_nobody" if as_nobody else "_as_root")

@@ -407,6 +407,21 @@ size_t report_refusal_count(const struct report *r)
 	return r->nrefusals;
 }
 
+const char *report_cwd(const struct report *r)
+{
+	return r->cwd;
+}
+
+size_t report_process_count(const struct report *r)
+{
+	return r->nprocs;
+}
+
+const struct report_process *report_process_at(const struct report *r, size_t i)
+{
+	return i < r->nprocs ? r->procs[i] : NULL;
+}
+
 static void add_exit(struct strbuf *sb, int status)
 {
 	if (WIFSIGNALED(status))
@@ -435,8 +450,7 @@ static int compare_files(const void *a, const void *b)
 	return strcmp(fa->path, fb->path);
 }
 
-/* The files sorted by path: a malloc'd array of report_file_count() entries. */
-static const struct report_file **sorted_files(const struct report *r)
+const struct report_file **report_sorted_files(const struct report *r)
 {
 	size_t n = HASH_COUNT(r->files), i = 0;
 	const struct report_file **sorted = xcalloc(n, sizeof(*sorted));
@@ -488,7 +502,7 @@ static void end_input_list(struct strbuf *sb, size_t n, bool last)
 	strbuf_addstr(sb, last ? "\n" : ",\n");
 }
 
-static bool is_system_path(const char *path)
+bool report_path_is_system(const char *path)
 {
 	static const char *const dirs[] = {"/dev", "/proc", "/sys"};
 
@@ -505,7 +519,7 @@ static bool is_system_path(const char *path)
 static bool is_undeclared(const struct report_file *f, bool declared)
 {
 	return (f->access & (ACCESS_READ | ACCESS_EXEC)) && !declared &&
-	       f->origin == ORIGIN_OTHER && !f->written_first && !is_system_path(f->path);
+	       f->origin == ORIGIN_OTHER && !f->written_first && !report_path_is_system(f->path);
 }
 
 static void add_inputs(struct strbuf *sb, const struct report *r,
@@ -558,7 +572,7 @@ static void add_notes(struct strbuf *sb, const char *key, const struct refusal *
 char *report_to_json(const struct report *r, size_t *len)
 {
 	size_t nfiles = HASH_COUNT(r->files);
-	autofree const struct report_file **sorted = sorted_files(r);
+	autofree const struct report_file **sorted = report_sorted_files(r);
 	struct strbuf sb = {0};
 
 	strbuf_addf(&sb, "{\n  \"report_format\": %d,\n  \"ptvfs_version\": \"%s\",\n",

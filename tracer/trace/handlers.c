@@ -30,6 +30,8 @@ void record_access(struct tracer *t, struct thread *th, const char *path, unsign
 	}
 	/* The view is the host's root: the view path is the host path. */
 	report_add(t->report, path, path, access);
+	if (t->why)
+		why_access(t, th, path, access);
 	if (access & (ACCESS_WRITE | ACCESS_DELETE))
 		hostfs_invalidate(t, path);
 	if (th->proc)
@@ -349,22 +351,44 @@ static void refuse_unseen(struct tracer *t, struct thread *th, const struct sysc
 		    "the process is not dumpable, ptvfs cannot read its paths");
 }
 
-/* View mode: the view directory holding the view path PATH is a virtual one. */
-static bool in_virtual_dir(const struct tracer *t, const char *path)
+/* The view's lookup of the directory holding the view path PATH. */
+static int lookup_parent(const struct tracer *t, const char *path, struct view_target *target)
 {
 	char dir[PATH_MAX];
-	struct view_target target;
 	char *slash;
 
 	snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
 	if (!slash)
-		return false;
+		return -EINVAL;
 	if (slash == dir)
 		slash[1] = '\0';
 	else
 		*slash = '\0';
-	return view_lookup(t->view, dir, &target) == 0 && target.kind == VIEW_VIRTUAL_DIR;
+	return view_lookup(t->view, dir, target);
+}
+
+/* View mode: the view directory holding the view path PATH is a virtual one. */
+static bool in_virtual_dir(const struct tracer *t, const char *path)
+{
+	struct view_target target;
+
+	return lookup_parent(t, path, &target) == 0 && target.kind == VIEW_VIRTUAL_DIR;
+}
+
+/*
+ * PATH is a DEST of a host layer (a bind point, a --tmpfs): its parent is
+ * decided by another declaration. Such a name is a mount point, which
+ * unlink, rmdir and rename cannot take away (EBUSY), as with real mounts.
+ */
+static bool is_mount_point(const struct tracer *t, const char *path,
+			   const struct view_target *target)
+{
+	struct view_target parent;
+
+	if (strcmp(path, "/") == 0 || target->kind != VIEW_HOST)
+		return false;
+	return lookup_parent(t, path, &parent) == 0 && parent.layer_index != target->layer_index;
 }
 
 /*
@@ -373,24 +397,72 @@ static bool in_virtual_dir(const struct tracer *t, const char *path)
  * must fail with instead, as it would in a mount namespace built from the
  * same declarations.
  */
-static int kernel_path(struct tracer *t, enum sys_op op, const struct path_arg *pa, unsigned access,
-		       unsigned long open_flags, char *host)
+/*
+ * View mode, below an overlay: the change path K of the call D makes, for
+ * overlay_write(), or -1 for none (a read).
+ */
+static int overlay_change_of(const struct syscall_desc *d, int k, const struct path_arg *pa,
+			     unsigned access)
+{
+	enum sys_op op = (enum sys_op)d->paths[k].op;
+
+	if (op == OP_DELETE)
+		return d->paths[1].op == OP_REPLACE && k == 0 ? OVERLAY_MOVE : OVERLAY_DELETE;
+	/* link's source: the new name must not share the source's inode. */
+	if (k == 0 && d->paths[1].op == OP_CREATE && pa->res.error == 0)
+		return OVERLAY_CHANGE;
+	if (access & ACCESS_WRITE)
+		return pa->res.error == 0 ? OVERLAY_CHANGE : OVERLAY_CREATE;
+	return -1;
+}
+
+/* unlink of a directory, rmdir of something else: what the kernel would say. */
+static int delete_type_error(const struct syscall_desc *d, const arch_regs *regs, int type)
+{
+	bool wants_dir =
+	    d->nr == __NR_rmdir || (d->nr == __NR_unlinkat && (arch_arg(regs, 2) & AT_REMOVEDIR));
+
+	if (wants_dir && type != S_IFDIR)
+		return -ENOTDIR;
+	if (!wants_dir && type == S_IFDIR)
+		return -EISDIR;
+	return 0;
+}
+
+static int kernel_path(struct tracer *t, const struct syscall_desc *d, int k, const arch_regs *regs,
+		       const struct path_arg *pa, unsigned access, unsigned long open_flags,
+		       char *host, long *answer)
 {
 	const struct resolution *res = &pa->res;
 	const struct view_target *target = &pa->target;
+	enum sys_op op = (enum sys_op)d->paths[k].op;
 	bool changes = access & (ACCESS_WRITE | ACCESS_DELETE);
+	int change = target->layer == LAYER_OVERLAY ? overlay_change_of(d, k, pa, access) : -1;
 
+	*answer = 1;
 	/* Missing, and not made by this call: fails as the view says, whatever the host has. */
 	if (res->error && !(access & ACCESS_WRITE))
 		return res->error;
+
+	if (change == OVERLAY_DELETE && res->error == 0 && regs) {
+		int err = delete_type_error(d, regs, res->type);
+		if (err < 0)
+			return err;
+	}
+	if (change >= 0 && (target->kind == VIEW_HOST ||
+			    (target->kind == VIEW_ABSENT && change == OVERLAY_CREATE)))
+		return overlay_write(t, res->path, target, change, res->error == 0, host, answer);
 	switch (target->kind) {
 	case VIEW_HOST:
 		if (changes && target->read_only)
 			return -EROFS;
+		if ((op == OP_DELETE || op == OP_REPLACE) && res->error == 0 &&
+		    is_mount_point(t, res->path, target))
+			return -EBUSY;
 		/* A directory opened (to be listed) whose listing the view changes. */
 		if (op == OP_OPEN && res->error == 0 && res->type == S_IFDIR &&
 		    (open_flags & __O_TMPFILE) != __O_TMPFILE &&
-		    !view_dir_is_plain(t->view, res->path))
+		    (!view_dir_is_plain(t->view, res->path) || overlay_lists(t, res->path, target)))
 			return viewfs_stand_in(t, res->path, host);
 		snprintf(host, PATH_MAX, "%s", target->host);
 		return 0;
@@ -460,7 +532,8 @@ static bool answer_proc_readlink(struct tracer *t, struct thread *th, const stru
 	size_t size = arch_arg(regs, d->paths[0].path + 2);
 	ssize_t n;
 
-	if (!pa->given || pa->res.error || pa->res.type != S_IFLNK ||
+	if (!pa->given || pa->res.error ||
+	    (pa->res.type != S_IFLNK && pa->res.type != RESOLVE_TYPE_OPAQUE) ||
 	    strncmp(pa->res.path, "/proc/", 6) != 0 || !strchr(pa->res.path + 6, '/'))
 		return false;
 	n = viewfs_read_link(t, th, pa->res.path, target, sizeof(target));
@@ -494,6 +567,7 @@ static bool handle_paths(struct tracer *t, struct thread *th, const struct sysca
 	static char host[2][PATH_MAX];
 	bool moves_directory = false, rewrite[2] = {false, false};
 	struct remap m;
+	long answer = 1;
 
 	for (int k = 0; k < 2; k++) {
 		enum sys_op op = (enum sys_op)d->paths[k].op;
@@ -528,17 +602,28 @@ static bool handle_paths(struct tracer *t, struct thread *th, const struct sysca
 				skip_call(th, regs, -EROFS);
 				return false;
 			}
+			/* A source file of an overlay, opened before it was copied up. */
+			if ((access & (ACCESS_WRITE | ACCESS_DELETE)) &&
+			    overlay_is_lower(t, pa[k].res.path, &pa[k].target)) {
+				refuse_call(
+				    t, th, d, regs, EROFS,
+				    "a change through a descriptor of an overlay's source file");
+				return false;
+			}
 			continue;
 		}
-		err = kernel_path(t, op, &pa[k], access, open_flags, host[k]);
+		err = kernel_path(t, d, k, regs, &pa[k], access, open_flags, host[k], &answer);
 		if (err == 0 && asks_write_access(d, regs) && pa[k].target.read_only)
 			err = -EROFS;
-		if (err < 0) {
+		if (err < 0 || answer == 0) {
 			skip_call(th, regs, err);
 			return false;
 		}
 		rewrite[k] = !kernel_reaches(&pa[k], host[k]);
 	}
+	if (t->view && d->paths[1].op == OP_REPLACE && pa[0].given && pa[1].given)
+		overlay_rename_done(t, pa[0].res.path, &pa[0].target, pa[1].res.path,
+				    &pa[1].target);
 	/*
 	 * A directory removed or moved: a cached cwd may be below it. After
 	 * both paths, so the second one does not cache the cwd of before.
@@ -769,6 +854,7 @@ static int unix_path(struct tracer *t, struct thread *th, const struct syscall_d
 {
 	static struct path_arg pa;
 	unsigned access;
+	long answer;
 	int err;
 
 	host[0] = '\0';
@@ -786,7 +872,7 @@ static int unix_path(struct tracer *t, struct thread *th, const struct syscall_d
 	record_resolution(t, th, &pa.res, access);
 	if (!t->view)
 		return 0;
-	err = kernel_path(t, d->paths[0].op, &pa, access, 0, host);
+	err = kernel_path(t, d, 0, NULL, &pa, access, 0, host, &answer);
 	if (err < 0)
 		return err;
 	if (kernel_reaches(&pa, host))
@@ -915,6 +1001,51 @@ static void answer_getcwd(struct tracer *t, struct thread *th, const arch_regs *
 	skip_call(th, regs, ret);
 }
 
+/* View mode: the size of the buffer an AF_UNIX address will be handed back in. */
+static bool sockname_stop(struct thread *th, const arch_regs *regs)
+{
+	int size = 0;
+
+	if (!arch_arg(regs, 1) || tracee_read(th->tid, arch_arg(regs, 2), &size, sizeof(size)) < 0)
+		return false;
+	th->sockname_size = size < 0 ? 0 : size;
+	return true;
+}
+
+/* At the exit: an AF_UNIX address naming a host path becomes its view path. */
+static void sockname_exit(struct tracer *t, struct thread *th)
+{
+	struct sockaddr_un sun;
+	char view[PATH_MAX];
+	arch_regs regs;
+	int len;
+	size_t n, want;
+
+	if (ptrace(PTRACE_GETREGS, th->tid, 0, &regs) < 0 || arch_return_value(&regs) < 0 ||
+	    tracee_read(th->tid, arch_arg(&regs, 2), &len, sizeof(len)) < 0)
+		return;
+	n = len < (int)sizeof(sun) ? len : sizeof(sun);
+	if (n > th->sockname_size)
+		n = th->sockname_size;
+	memset(&sun, 0, sizeof(sun));
+	if (n <= offsetof(struct sockaddr_un, sun_path) ||
+	    tracee_read(th->tid, arch_arg(&regs, 1), &sun, n) < 0 || sun.sun_family != AF_UNIX ||
+	    sun.sun_path[0] != '/')
+		return;
+	sun.sun_path[sizeof(sun.sun_path) - 1] = '\0';
+	if (viewfs_view_path(t, sun.sun_path, view) < 0 || strcmp(view, sun.sun_path) == 0 ||
+	    strlen(view) >= sizeof(sun.sun_path))
+		return;
+	memset(sun.sun_path, 0, sizeof(sun.sun_path));
+	memcpy(sun.sun_path, view, strlen(view));
+	/* As the kernel: the whole length is told, the address cut to the buffer. */
+	want = offsetof(struct sockaddr_un, sun_path) + strlen(view) + 1;
+	len = (int)want;
+	tracee_write(th->tid, arch_arg(&regs, 1), &sun,
+		     want < th->sockname_size ? want : th->sockname_size);
+	tracee_write(th->tid, arch_arg(&regs, 2), &len, sizeof(len));
+}
+
 bool handle_syscall_stop(struct tracer *t, struct thread *th)
 {
 	const struct syscall_desc *d;
@@ -962,6 +1093,10 @@ bool handle_syscall_stop(struct tracer *t, struct thread *th)
 		if (t->view)
 			answer_getcwd(t, th, &regs);
 		return false;
+	case SYS_KIND_SOCKNAME:
+		if (!t->view || !sockname_stop(th, &regs))
+			return restore;
+		break;
 	}
 	if (d->exit_stop) {
 		th->exit_pending = d;
@@ -982,4 +1117,6 @@ void handle_syscall_exit(struct tracer *t, struct thread *th)
 		t->cwd_generation++; /* the new directory is in place: cached ones are stale */
 	else if (d->kind == SYS_KIND_AFFINITY)
 		cpu_syscall_exit(t, th);
+	else if (d->kind == SYS_KIND_SOCKNAME)
+		sockname_exit(t, th);
 }

@@ -438,6 +438,8 @@ int trace_command(const struct options *opts, struct report *report)
 
 	if (t.view) {
 		t.stand_in_dir = xasprintf("%s/v", scratch_dir(opts->scratch));
+		t.upper_dir = opts->upper_dir ? xstrdup(opts->upper_dir)
+					      : xasprintf("%s/upper", scratch_dir(opts->scratch));
 		view_start_dir(&t, opts, start_view, start_host);
 		start_dir = start_host;
 		report_set_command(report, opts->command, start_view);
@@ -450,6 +452,7 @@ int trace_command(const struct options *opts, struct report *report)
 			report_set_inputs(report, n, paths);
 		}
 	}
+	why_init(&t);
 	cpu_init(&t);
 	t.cpu.spread_spin_ns = spin_ns();
 	t.root_pid = spawn(opts, start_dir);
@@ -491,6 +494,8 @@ int trace_command(const struct options *opts, struct report *report)
 		thread_forget(&t, t.threads);
 	hostfs_free_cache(&t);
 	viewfs_free(&t);
+	overlay_free(&t);
+	why_free(&t);
 	free(t.stand_in_dir);
 	thread_free_births(&t);
 	cpu_free(&t);

@@ -44,6 +44,8 @@ struct thread {
 	/* View mode: the program an exec stopped at runs, as the view names it, and its argv. */
 	char *exec_view;
 	char **exec_argv;
+	/* View mode: the size of the address buffer a getsockname or accept gave. */
+	unsigned sockname_size;
 	UT_hash_handle hh;
 };
 
@@ -78,6 +80,12 @@ struct tracer {
 	const struct view *view;
 	char *stand_in_dir; /* host stand-ins of view directories: SCRATCH/v */
 	struct stand_in *stand_ins;
+	/* Overlays (overlay.c): the upper directory, and the overlays met so far. */
+	struct upper *upper;
+	char *upper_dir; /* where the upper directory goes: --upper DIR, or SCRATCH/upper */
+	struct overlay *overlays;
+	/* --why (why.c): state of the stack unwinder, NULL without --why. */
+	struct why *why;
 };
 
 /* process.c: the table of traced threads */
@@ -137,6 +145,7 @@ struct viewfs_resolver {
 	struct tracer *tracer;
 	struct thread *thread;
 	struct view_resolver view;
+	bool as_text; /* readlink of a magic link for the command: a removed file's name too */
 };
 extern const struct resolve_ops viewfs_resolve_ops;
 /* Resolve PATH (relative to the view directory BASE) in the view: as view_resolve(). */
@@ -159,6 +168,36 @@ int viewfs_cwd_error(const struct thread *th);
  */
 int viewfs_stand_in(struct tracer *t, const char *dir, char *host);
 void viewfs_free(struct tracer *t);
+
+/* overlay.c: copy-on-write below --overlay DESTs (view mode) */
+/* TARGET, the lookup of PATH below an overlay, becomes the upper copy, or absent (whiteout). */
+void overlay_apply(struct tracer *t, const char *path, struct view_target *target);
+/* The view path of HOST when it is in the upper directory; 0 or -ENOENT. */
+int overlay_view_path(struct tracer *t, const char *host, char *out);
+/* TARGET is below an overlay and is its lower (source) file, which must not change. */
+bool overlay_is_lower(struct tracer *t, const char *path, const struct view_target *target);
+enum overlay_change {
+	OVERLAY_CHANGE, /* an existing object written, truncated, chmod'ed, linked to */
+	OVERLAY_CREATE, /* a new name */
+	OVERLAY_DELETE, /* unlink, rmdir */
+	OVERLAY_MOVE,	/* a rename's source */
+};
+/*
+ * Before a call makes CHANGE to the view path PATH below an overlay: copy
+ * up what must be, note whiteouts; HOST gets the upper path the kernel is
+ * given. *ANSWER is 0 when the call is done already and must not run (the
+ * delete of a lower object). Returns 0 or the -errno the call fails with.
+ */
+int overlay_write(struct tracer *t, const char *path, const struct view_target *target,
+		  enum overlay_change change, bool exists, char *host, long *answer);
+/* A rename below one overlay, for `ptvfs diff`. */
+void overlay_rename_done(struct tracer *t, const char *from, const struct view_target *from_t,
+			 const char *to, const struct view_target *to_t);
+/* A listing of the overlay directory TARGET merges upper and lower: names through ADD. */
+bool overlay_lists(struct tracer *t, const char *path, const struct view_target *target);
+void overlay_list(struct tracer *t, const char *path, const struct view_target *target,
+		  void (*add)(void *ctx, const char *dir_host, const char *name), void *ctx);
+void overlay_free(struct tracer *t);
 
 /* remap.c: rewriting a stopped call's arguments (view mode) */
 /* At most this many bytes are written below the red zone for one call. */
@@ -230,6 +269,13 @@ long cpu_wait_budget_ns(const struct tracer *t);
 void cpu_syscall_stop(struct tracer *t, struct thread *th, const struct syscall_desc *d,
 		      const arch_regs *regs);
 void cpu_syscall_exit(struct tracer *t, struct thread *th);
+
+/* why.c: --why GLOB, each access to a matching path told on stderr with the command's stack */
+/* Set up for OPTS->why_glob (nothing to do without one). */
+void why_init(struct tracer *t);
+void why_free(struct tracer *t);
+/* TH made ACCESS to the view path PATH (called for every access recorded). */
+void why_access(struct tracer *t, struct thread *th, const char *path, unsigned access);
 
 /* loop.c */
 /* Run the command under the tracer; returns ptvfs's exit status. */

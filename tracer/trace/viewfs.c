@@ -61,11 +61,14 @@ int viewfs_view_path(struct tracer *t, const char *host, char *out)
 		snprintf(out, PATH_MAX, "%s", host[n] ? host + n : "/");
 		return 0;
 	}
+	if (overlay_view_path(t, host, out) == 0)
+		return 0;
 	return view_host_to_view(t->view, host, out);
 }
 
 /* A magic link of /proc (already mapped to the thread's): the view path of what it names. */
-static ssize_t proc_link_view(struct viewfs_resolver *vr, const char *host, char *buf, size_t size)
+static ssize_t proc_link_view(struct viewfs_resolver *vr, const char *host, char *buf, size_t size,
+			      bool as_text)
 {
 	char target[PATH_MAX];
 	bool deleted;
@@ -86,16 +89,44 @@ static ssize_t proc_link_view(struct viewfs_resolver *vr, const char *host, char
 	n = magic_link_read(host, target, sizeof(target), &deleted);
 	if (n < 0)
 		return n;
-	if (target[0] != '/' || deleted)
-		return -EINVAL; /* a pipe, a socket, a removed file: not a path */
+	/* A pipe, a socket, a removed file: no path to walk, but the text a readlink shows. */
+	if (target[0] != '/' || (deleted && !as_text))
+		return -EINVAL;
 	if (viewfs_view_path(vr->tracer, target, buf) < 0)
 		return -EINVAL; /* a host file outside the view */
+	if (deleted && strlen(buf) + sizeof(" (deleted)") <= size)
+		strcat(buf, " (deleted)");
 	return strlen(buf);
 }
 
 static bool is_below_proc_entry(const char *path)
 {
 	return strncmp(path, "/proc/", 6) == 0 && strchr(path + 6, '/') != NULL;
+}
+
+/* The S_IF type of the view path PATH (not /proc), as view_resolve_ops, with overlays. */
+static int view_object_type(struct tracer *t, const char *path)
+{
+	struct view_target target;
+	struct stat st;
+	int err = view_lookup(t->view, path, &target);
+
+	if (err < 0)
+		return err;
+	overlay_apply(t, path, &target);
+	switch (target.kind) {
+	case VIEW_HOST:
+		if (lstat(target.host, &st) < 0)
+			return -errno;
+		return st.st_mode & S_IFMT;
+	case VIEW_VIRTUAL_DIR:
+		return S_IFDIR;
+	case VIEW_SYMLINK:
+		return S_IFLNK;
+	case VIEW_ABSENT:
+		break;
+	}
+	return -ENOENT;
 }
 
 static int viewfs_lookup(void *ctx, const char *path)
@@ -107,13 +138,14 @@ static int viewfs_lookup(void *ctx, const char *path)
 	struct stat st;
 
 	if (!host_proc(vr->tracer, path, &target))
-		return view_resolve_ops.lookup(&vr->view, path);
+		return view_object_type(vr->tracer, path);
 	host = proc_self_path(vr->thread, path, buf, sizeof(buf));
 	if (lstat(host, &st) < 0)
 		return -errno;
 	if (!S_ISLNK(st.st_mode) || !is_below_proc_entry(host))
 		return st.st_mode & S_IFMT;
-	return proc_link_view(vr, host, link, sizeof(link)) > 0 ? S_IFLNK : RESOLVE_TYPE_OPAQUE;
+	return proc_link_view(vr, host, link, sizeof(link), false) > 0 ? S_IFLNK
+								       : RESOLVE_TYPE_OPAQUE;
 }
 
 static ssize_t viewfs_readlink(void *ctx, const char *path, char *buf, size_t size)
@@ -124,11 +156,23 @@ static ssize_t viewfs_readlink(void *ctx, const char *path, char *buf, size_t si
 	const char *host;
 	ssize_t n;
 
-	if (!host_proc(vr->tracer, path, &target))
+	if (!host_proc(vr->tracer, path, &target)) {
+		if (view_lookup(vr->tracer->view, path, &target) == 0 &&
+		    target.layer == LAYER_OVERLAY) {
+			overlay_apply(vr->tracer, path, &target);
+			if (target.kind != VIEW_HOST)
+				return -ENOENT;
+			n = readlink(target.host, buf, size - 1);
+			if (n < 0)
+				return -errno;
+			buf[n] = '\0';
+			return n;
+		}
 		return view_resolve_ops.readlink(&vr->view, path, buf, size);
+	}
 	host = proc_self_path(vr->thread, path, host_buf, sizeof(host_buf));
 	if (is_below_proc_entry(host))
-		return proc_link_view(vr, host, buf, size);
+		return proc_link_view(vr, host, buf, size, vr->as_text);
 	n = readlink(host, buf, size - 1);
 	if (n < 0)
 		return -errno;
@@ -167,6 +211,7 @@ int viewfs_resolve(struct tracer *t, struct thread *th, const char *base, const 
 		if (res->error == 0)
 			res->error = err;
 	}
+	overlay_apply(t, res->path, target);
 	return res->error;
 }
 
@@ -196,12 +241,14 @@ void viewfs_record(struct tracer *t, struct thread *th, const char *path, unsign
 
 	if (view_lookup(t->view, path, &target) < 0)
 		target.layer = LAYER_BASE_EMPTY;
-	else if (target.kind == VIEW_HOST)
+	else if (overlay_apply(t, path, &target), target.kind == VIEW_HOST)
 		host = target.host;
 	else if (target.kind == VIEW_SYMLINK)
 		target.layer =
 		    LAYER_BASE_ROOT; /* a link the view itself declares: not the command's input */
 	report_add_from(t->report, path, host, access, origin_of(path, &target));
+	if (t->why && th)
+		why_access(t, th, path, access);
 	if (th && th->proc)
 		th->proc->accessed = true;
 }
@@ -357,6 +404,29 @@ static void want_host_entries(struct listing *l, const char *host)
 	closedir(d);
 }
 
+/* A name of an overlay directory's merged listing, found in the host directory DIR_HOST. */
+static void want_overlay_entry(void *ctx, const char *dir_host, const char *name)
+{
+	struct listing *l = ctx;
+	char path[PATH_MAX], target[PATH_MAX];
+	struct stat st;
+	int type;
+
+	if (!view_keeps_host_entry(l->t->view, l->dir, name))
+		return;
+	snprintf(path, sizeof(path), "%s/%s", dir_host, name);
+	if (lstat(path, &st) < 0)
+		return;
+	type = S_ISDIR(st.st_mode) ? S_IFDIR : S_ISLNK(st.st_mode) ? S_IFLNK : S_IFREG;
+	if (type == S_IFLNK) {
+		ssize_t n = readlink(path, target, sizeof(target) - 1);
+		if (n < 0)
+			return;
+		target[n] = '\0';
+	}
+	want(l, name, type, type == S_IFLNK ? target : NULL);
+}
+
 /* Remove NAME in DIRFD and all below it (a placeholder no longer visible). */
 static void remove_tree_at(int dirfd, const char *name)
 {
@@ -439,6 +509,7 @@ int viewfs_stand_in(struct tracer *t, const char *dir, char *host)
 	err = view_lookup(t->view, dir, &target);
 	if (err < 0)
 		return err;
+	overlay_apply(t, dir, &target);
 	/* A virtual directory never changes: made once. */
 	if (target.kind == VIEW_VIRTUAL_DIR) {
 		HASH_FIND_STR(t->stand_ins, dir, done);
@@ -448,7 +519,9 @@ int viewfs_stand_in(struct tracer *t, const char *dir, char *host)
 	err = make_dirs(host);
 	if (err < 0)
 		return err;
-	if (target.kind == VIEW_HOST)
+	if (target.kind == VIEW_HOST && overlay_lists(t, dir, &target))
+		overlay_list(t, dir, &target, want_overlay_entry, &l);
+	else if (target.kind == VIEW_HOST)
 		want_host_entries(&l, target.host);
 	view_list_extra(t->view, dir, want_declared, &l);
 	sync_stand_in(&l, host);
@@ -475,7 +548,8 @@ void viewfs_free(struct tracer *t)
 ssize_t viewfs_read_link(struct tracer *t, struct thread *th, const char *path, char *buf,
 			 size_t size)
 {
-	struct viewfs_resolver vr = {.tracer = t, .thread = th, .view = {.view = t->view}};
+	struct viewfs_resolver vr = {
+	    .tracer = t, .thread = th, .view = {.view = t->view}, .as_text = true};
 
 	return viewfs_readlink(&vr, path, buf, size);
 }

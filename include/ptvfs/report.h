@@ -87,6 +87,10 @@ void report_add_from(struct report *r, const char *path, const char *host, unsig
 		     enum report_origin origin);
 /* report_add_from() with ORIGIN_OTHER. */
 void report_add(struct report *r, const char *path, const char *host, unsigned access);
+/* PATH's file is now at HOST (a file copied up into an overlay's upper directory). */
+void report_set_host(struct report *r, const char *path, const char *host);
+/* The overlays' upper directory, named in the report as "upper" (DESIGN.md §4). */
+void report_set_upper(struct report *r, const char *dir);
 /* The entry for PATH, or NULL. Owned by the report. */
 const struct report_file *report_find(const struct report *r, const char *path);
 /* Number of distinct files recorded. */

@@ -44,6 +44,8 @@ struct report {
 	size_t *input_of;	/* each path given: its index into inputs */
 	size_t ngiven;
 	bool slash_ended; /* some input other than "/" ends with '/' */
+
+	char *upper; /* the overlays' upper directory, once one was used */
 };
 
 /* Access kinds that touch a file's contents: the first of them decides written_first. */
@@ -145,6 +147,7 @@ void report_free(struct report *r)
 		free(r->procs[i]);
 	}
 	free(r->procs);
+	free(r->upper);
 	for (size_t i = 0; i < r->nrefusals; i++) {
 		free(r->refusals[i].what);
 		free(r->refusals[i].detail);
@@ -194,6 +197,23 @@ void report_add_from(struct report *r, const char *path, const char *host, unsig
 	if (!(f->file.access & ACCESS_CONTENTS) && (access & ACCESS_CONTENTS))
 		f->file.written_first = access & ACCESS_WRITE;
 	f->file.access |= access;
+}
+
+void report_set_host(struct report *r, const char *path, const char *host)
+{
+	struct file_entry *f;
+
+	HASH_FIND(hh, r->files, path, strlen(path), f);
+	if (!f || !host || (f->file.host && strcmp(f->file.host, host) == 0))
+		return;
+	free(f->file.host);
+	f->file.host = xstrdup(host);
+}
+
+void report_set_upper(struct report *r, const char *dir)
+{
+	free(r->upper);
+	r->upper = dir ? xstrdup(dir) : NULL;
 }
 
 void report_add(struct report *r, const char *path, const char *host, unsigned access)
@@ -609,6 +629,10 @@ char *report_to_json(const struct report *r, size_t *len)
 	add_files(&sb, sorted, nfiles);
 	if (r->has_inputs)
 		add_inputs(&sb, r, sorted, nfiles);
+	if (r->upper) {
+		strbuf_addstr(&sb, ",\n  \"upper\": ");
+		json_add_string(&sb, r->upper);
+	}
 	add_notes(&sb, "refused", r->refusals, r->nrefusals);
 	add_notes(&sb, "unrecorded", r->unrecorded, r->nunrecorded);
 	strbuf_addstr(&sb, "\n}\n");

@@ -619,6 +619,9 @@ static bool handle_paths(struct tracer *t, struct thread *th, const struct sysca
 			skip_call(th, regs, err);
 			return false;
 		}
+		/* Written below an overlay: the file is the upper directory's now. */
+		if (pa[k].target.layer == LAYER_OVERLAY && (access & ACCESS_WRITE))
+			report_set_host(t->report, pa[k].res.path, host[k]);
 		rewrite[k] = !kernel_reaches(&pa[k], host[k]);
 	}
 	if (t->view && d->paths[1].op == OP_REPLACE && pa[0].given && pa[1].given)

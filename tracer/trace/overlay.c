@@ -42,6 +42,8 @@ static bool have_upper(struct tracer *t)
 	if (!t->upper_dir)
 		return false;
 	t->upper = upper_open(t->upper_dir, &err);
+	if (t->upper)
+		report_set_upper(t->report, upper_dir(t->upper));
 	if (!t->upper) {
 		warn("%s", err);
 		free(err);

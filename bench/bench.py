@@ -22,6 +22,9 @@ import traceback
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = "/usr/bin/python3"
+# The environment of every command run (workloads and view setup).
+BENCH_ENV = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"),
+             "LC_ALL": "C", "TERM": "dumb"}
 
 # ---------------------------------------------------------------- modes
 
@@ -444,12 +447,20 @@ def main():
     ap = argparse.ArgumentParser(prog="scripts/bench")
     ap.add_argument("--ptvfs", required=True)
     ap.add_argument("--quick", action="store_true", help="1 timed run per mode")
-    ap.add_argument("--only", choices=[w.name for w in WORKLOADS], action="append")
+    ap.add_argument("--only", choices=[w.name for w in WORKLOADS] + [VIEW_SETUP],
+                    action="append")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--pinned-runs", type=int, default=None)
     ap.add_argument("--modes", default=",".join(DEFAULT_MODES))
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--out", default=os.path.join(TOP, "bench", "results-latest.txt"))
+    ap.add_argument("--view-files", type=int, default=100000,
+                    help="view-setup: declared inputs (default 100000)")
+    ap.add_argument("--view-dirs", type=int, default=3000,
+                    help="view-setup: directories they are spread over (default 3000)")
+    ap.add_argument("--view-disk-runs", type=int, default=None,
+                    help="view-setup: rounds that also build the symlink forest on "
+                    "the disk (~1 min each here; default: every round)")
     a = ap.parse_args()
 
     modes = a.modes.split(",")
@@ -461,15 +472,29 @@ def main():
     runs = 1 if a.quick else a.runs
     pruns = 1 if a.quick else (a.pinned_runs if a.pinned_runs else min(runs, 3))
     ptvfs = os.path.abspath(a.ptvfs)
+    selected = [W for W in WORKLOADS if not a.only or W.name in a.only]
+
+    work_lines = view_lines = None
+    if selected:
+        work_lines = run_workloads(a, modes, runs, pruns, ptvfs, selected)
+    if not a.only or VIEW_SETUP in a.only:
+        if selected:
+            print()
+        view_lines = view_setup(a, runs, ptvfs)
+    write_results(a.out, work_lines, view_lines)
+    print("results written to %s" % a.out)
+
+
+def run_workloads(a, modes, runs, pruns, ptvfs, selected):
+    """The six workloads under every mode; returns the lines of their table."""
     began = time.perf_counter()
 
     root = tempfile.mkdtemp(prefix="ptvfs-bench-")
-    env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"),
-           "LC_ALL": "C", "TERM": "dumb"}
+    env = BENCH_ENV
     logs = os.path.join(root, "logs")
     os.makedirs(logs)
     report = os.path.join(root, "ptvfs-report.json")
-    selected = [W(root, env) for W in WORKLOADS if not a.only or W.name in a.only]
+    selected = [W(root, env) for W in selected]
 
     lines = []
 
@@ -626,10 +651,411 @@ def main():
         say("work directory kept: %s" % root)
     else:
         shutil.rmtree(root, ignore_errors=True)
-    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
-    with open(a.out, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("table written to %s" % a.out)
+    return lines
+
+
+# ---------------------------------------------------------------- view setup
+#
+# What it costs to show a command 100,000 declared inputs: `ptvfs --inputs`
+# against what other sandboxes do for each action (a symbolic link forest, as
+# Bazel's sandbox builds; bind mounts). The peers are done by
+# bench/view_peers.c, compiled here with cc; the core alone by
+# view_setup_bench (built next to ptvfs by scripts/build).
+
+VIEW_SETUP = "view-setup"
+VIEW_MARK = "== view setup"     # first line of the section in the results file
+
+
+def write_results(path, work_lines, view_lines):
+    """Write the workload table and the view-setup section to PATH; a part
+    not run this time is kept as the file had it."""
+    try:
+        with open(path) as f:
+            old = f.read()
+    except OSError:
+        old = ""
+    at = 0 if old.startswith(VIEW_MARK) else old.find("\n" + VIEW_MARK)
+    old_work, old_view = (old, "") if at < 0 else (old[:at], old[at:].lstrip("\n"))
+    work = "\n".join(work_lines) + "\n" if work_lines is not None else old_work
+    view = "\n".join(view_lines) + "\n" if view_lines is not None else old_view
+    text = work.rstrip("\n") + "\n"
+    if view:
+        text = (text + "\n" if work.strip() else "") + view
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def kv(text):
+    """The key=value pairs of view_peers' last output line."""
+    last = text.strip().splitlines()[-1] if text.strip() else ""
+    out = {}
+    for field in last.split():
+        if "=" in field:
+            k, v = field.split("=", 1)
+            try:
+                out[k] = float(v) if "." in v else int(v)
+            except ValueError:
+                out[k] = v
+    return out
+
+
+def mount_of(path):
+    """(mount point, file system type) holding PATH."""
+    path = os.path.realpath(path)
+    best = ("/", "?")
+    try:
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                fields = line.split()
+                mnt = fields[4].replace("\\040", " ")
+                fstype = fields[fields.index("-") + 1]
+                if ((path == mnt or path.startswith(mnt.rstrip("/") + "/"))
+                        and len(mnt) >= len(best[0])):
+                    best = (mnt, fstype)
+    except (OSError, ValueError, IndexError):
+        pass
+    return best
+
+
+def run_text(argv, cwd, timeout=900):
+    """Run argv (untimed by us: it times itself); returns (exit code, stdout, stderr)."""
+    r = subprocess.run(argv, cwd=cwd, env=BENCH_ENV, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=timeout)
+    return r.returncode, r.stdout, r.stderr
+
+
+def view_setup(a, runs, ptvfs):
+    """The view-setup section; returns its lines (also printed)."""
+    began = time.perf_counter()
+    files, ndirs = a.view_files, a.view_dirs
+    disk_runs = runs if a.view_disk_runs is None else min(a.view_disk_runs, runs)
+    root = tempfile.mkdtemp(prefix="ptvfs-bench-view-")
+    shm = None
+    if os.path.isdir("/dev/shm") and mount_of("/dev/shm")[1] == "tmpfs":
+        shm = tempfile.mkdtemp(prefix="ptvfs-bench-view-", dir="/dev/shm")
+    logs = os.path.join(root, "logs")
+    os.makedirs(logs)
+    top = os.path.join(root, "top")          # ptvfs starts here; inputs in top/src
+    manifest = os.path.join(root, "inputs.tsv")
+    identity = os.path.join(root, "identity.txt")
+    report = os.path.join(root, "report.json")
+    peers = os.path.join(root, "view_peers")
+    core = os.path.join(os.path.dirname(ptvfs), "view_setup_bench")
+    is_root = os.geteuid() == 0
+    problems, keep = [], a.keep
+    lines = []
+
+    def say(s=""):
+        print(s, flush=True)
+        lines.append(s)
+
+    def log(s):
+        print(s, flush=True)
+
+    log("== view-setup: preparing (%d files in %d directories)" % (files, ndirs))
+    sh(["cc", "-O2", "-Wall", "-o", peers, os.path.join(TOP, "bench", "view_peers.c")],
+       root, BENCH_ENV)
+    os.makedirs(top)
+    t0 = time.perf_counter()
+    gen = kv(sh([peers, "generate", str(files), str(ndirs), top, manifest], root,
+                BENCH_ENV).decode())
+    gen_s = time.perf_counter() - t0
+    # The manifest lists its lines a directory at a time; count those directories.
+    by_dir = {}
+    with open(manifest) as f, open(identity, "w") as g:
+        for line in f:
+            dest = line.split("\t", 1)[0]
+            d, name = dest.rsplit("/", 1)
+            by_dir.setdefault(d, []).append(name)
+            g.write("src/" + dest[len("exec/"):] + "\n")
+    with open(manifest) as f:
+        first_line = f.readline().rstrip("\n")
+    ndirs_used = len(by_dir)
+    log("   generated in %.1f s" % gen_s)
+    os.sync()   # the generation's writeback is not to slow the first rounds
+
+    def ptvfs_argv(view, cmd):
+        return [ptvfs] + (["--inputs", manifest] if view else []) + ["--"] + cmd
+
+    # ---- checks (also warm the caches): the view shows the inputs
+    ptvfs_ok = True
+    check_dir = next(iter(by_dir))
+    so, se = os.path.join(logs, "check.out"), os.path.join(logs, "check.err")
+    argv = [ptvfs, "--inputs", manifest, "--report", report, "--", "/bin/ls", check_dir]
+    try:
+        _, rc, _, _ = run_once(argv, top, BENCH_ENV, so, se, 120)
+    except Hang:
+        rc = "hangs"
+    with open(so, "rb") as f:
+        listed = f.read().decode(errors="replace").split()
+    why = None
+    if rc != 0:
+        why = "exit status %s" % rc
+    elif listed != sorted(by_dir[check_dir]):
+        why = "lists %d names in %s, the manifest declares %d there" % (
+            len(listed), check_dir, len(by_dir[check_dir]))
+    else:
+        try:
+            with open(report) as f:
+                rep = json.load(f)
+            declared = rep.get("inputs", {}).get("declared")
+            if declared is not None and declared != files:
+                why = "report: inputs.declared %r, manifest has %d" % (declared, files)
+        except (OSError, ValueError) as e:
+            why = "report unreadable: %s" % e
+    if why:
+        ptvfs_ok = False
+        problems.append("ptvfs --inputs: %s: %s  (stderr: %s)" % (
+            why, fmt_cmd(argv, top), tail(se)))
+        keep = True
+
+    # ---- rounds: every row once per round, interleaved so that drift hits all alike
+    val = {}        # row -> list of ms
+    rss = {}
+
+    def add(row, x):
+        val.setdefault(row, []).append(x)
+
+    def timed(row, argv, rss_file=None):
+        se = os.path.join(logs, "%s.err" % row)
+        try:
+            dt, rc, _, hwm = run_once(argv, top, BENCH_ENV, None, se, 120,
+                                      poll_pid_rss=rss_file is not None)
+        except Hang:
+            problems.append("%s: no exit after 120 s: %s" % (row, fmt_cmd(argv, top)))
+            return None
+        if rc != 0:
+            problems.append("%s: exit status %d: %s  (stderr: %s)" % (
+                row, rc, fmt_cmd(argv, top), tail(se)))
+            return None
+        if rss_file:
+            return read_rss(rss_file), hwm
+        add(row, dt * 1e3)
+        return dt
+
+    def peer(row, argv, cwd=root):
+        try:
+            rc, out, err = run_text(argv, cwd)
+        except subprocess.TimeoutExpired:
+            problems.append("%s: timed out: %s" % (row, fmt_cmd(argv, cwd)))
+            return None
+        if rc != 0:
+            problems.append("%s: exit status %d: %s  (%s)" % (
+                row, rc, fmt_cmd(argv, cwd), err.strip()[-300:]))
+            return None
+        return kv(out)
+
+    def core_run(row, which):
+        if not os.access(core, os.X_OK):
+            return
+        try:
+            rc, out, err = run_text([core, "-m", which, top], top)
+        except subprocess.TimeoutExpired:
+            rc, out, err = -1, "", "timed out"
+        if rc != 0:
+            problems.append("%s: %s -m %s: %s" % (row, core, which, err.strip()[-300:]))
+            return
+        for l in out.splitlines():
+            if l.startswith("view_add_inputs + view_seal:"):
+                add(row, float(l.split()[3]))
+            elif l.startswith("  view_add_inputs:"):
+                add(row + " add", float(l.split()[1]))
+            elif l.startswith("peak RSS:"):
+                rss[row] = max(rss.get(row, 0), float(l.split()[2]) * 1024)
+            elif l.startswith("image:"):
+                rss["image"] = int(l.split()[1])
+
+    forest_tmp = os.path.join(shm, "forest") if shm else None
+    forest_disk = os.path.join(root, "forest")
+    mnt = os.path.join(root, "mnt")
+    fails = set()
+    for i in range(runs):
+        timed("true", ["/bin/true"])
+        if ptvfs_ok:
+            timed("ptvfs", ptvfs_argv(False, ["/bin/true"]))
+            timed("ptvfs-inputs", ptvfs_argv(True, ["/bin/true"]))
+            rf = os.path.join(logs, "rss-%d" % i)
+            r = timed("ptvfs-inputs-rss", ["/usr/bin/time", "-f", "%M", "-o", rf]
+                      + ptvfs_argv(True, ["/bin/true"]), rss_file=rf)
+            if r:
+                rss.setdefault("ptvfs-inputs %M", []).append(r[0])
+                rss.setdefault("ptvfs-inputs VmHWM", []).append(r[1])
+            if i == 0:
+                rf = os.path.join(logs, "rss-noview")
+                r = timed("ptvfs-rss", ["/usr/bin/time", "-f", "%M", "-o", rf]
+                          + ptvfs_argv(False, ["/bin/true"]), rss_file=rf)
+                if r:
+                    rss["ptvfs %M"], rss["ptvfs VmHWM"] = r
+        core_run("core", manifest)
+        core_run("core-identity", identity)
+        if forest_tmp:
+            r = peer("forest-tmpfs", [peers, "forest", manifest, forest_tmp])
+            if r:
+                add("forest-tmpfs create", r["create_ms"])
+                add("forest-tmpfs remove", r["remove_ms"])
+                add("forest-tmpfs total", r["create_ms"] + r["remove_ms"])
+                val["forest dirs"] = r["dirs"]
+        if is_root:
+            for mode in ("dirs", "files"):
+                if mode in fails:
+                    continue
+                r = peer("binds-" + mode, [peers, "binds", mode, manifest, mnt])
+                if not r:
+                    fails.add(mode)
+                    continue
+                for k in ("skeleton", "bind", "ro", "umount"):
+                    add("binds-%s %s" % (mode, k), r[k + "_ms"])
+                add("binds-%s total" % mode,
+                    r["unshare_ms"] + r["skeleton_ms"] + r["bind_ms"] + r["ro_ms"])
+                val["binds-%s mounts" % mode] = r["mounts"]
+                val["mount_max"] = r["mount_max"]
+        log("   round %d/%d: %s" % (i + 1, runs, "  ".join(
+            "%s %.1f" % (k, v[-1]) for k, v in val.items()
+            if isinstance(v, list) and k in ("ptvfs", "ptvfs-inputs", "core",
+                                             "forest-tmpfs total", "binds-dirs total",
+                                             "binds-files total"))))
+    # The forest on the disk last, on its own: it takes a minute here, and the
+    # writeback it leaves behind would slow whatever ran after it.
+    for i in range(disk_runs):
+        os.sync()
+        r = peer("forest-disk", [peers, "forest", manifest, forest_disk])
+        if r:
+            add("forest-disk create", r["create_ms"])
+            add("forest-disk remove", r["remove_ms"])
+            add("forest-disk total", r["create_ms"] + r["remove_ms"])
+            log("   disk forest %d/%d: create %.0f ms, remove %.0f ms" % (
+                i + 1, disk_runs, r["create_ms"], r["remove_ms"]))
+
+    # ---- the section
+    def st(row):
+        v = val.get(row)
+        if not isinstance(v, list) or not v:
+            return None
+        return statistics.median(v), min(v), max(v)
+
+    def cells(row):
+        s3 = st(row)
+        return ["%.1f" % x for x in s3] if s3 else ["-", "-", "-"]
+
+    rows = []
+
+    def row(label, key, note=""):
+        rows.append([label] + cells(key) + [note])
+
+    pt, pv = st("ptvfs"), st("ptvfs-inputs")
+    setup = pv[0] - pt[0] if pt and pv else None
+    paired = [b - a_ for a_, b in zip(val.get("ptvfs", []), val.get("ptvfs-inputs", []))]
+    n_dirs_forest = val.get("forest dirs", ndirs_used)
+    say("%s: %s declared inputs in %s directories  %s  kernel %s  %d CPUs" % (
+        VIEW_MARK, "{:,}".format(files), "{:,}".format(ndirs_used),
+        time.strftime("%Y-%m-%d %H:%M:%S"), os.uname().release, os.cpu_count()))
+    say("tree %s   ptvfs binary sha256 %s" % (git_state(), sha(ptvfs)[:16]))
+    say("Target (issue): set up 100,000 inputs in under 50 ms, the tracer under 64 MB "
+        "resident.")
+    say("Inputs: %s empty files, %d per directory, in %s directories on %s (%s; "
+        "view_setup.c's layout; generated in %.0f s). Manifest M: one line each, "
+        "DEST<TAB>SRC, DEST relative to the directory ptvfs starts in and under another "
+        "prefix than SRC, e.g. %r." % (
+            "{:,}".format(gen.get("files", files)), (files + ndirs - 1) // ndirs,
+            "{:,}".format(ndirs_used), os.path.dirname(root), mount_of(top)[1], gen_s,
+            first_line.replace(root, "$W")))
+    say("%d rounds, each running every row once (interleaved; the forest on disk runs "
+        "after them); median, min, max in ms. "
+        "Wall = time.perf_counter() around spawn and wait4; the peers time only their "
+        "own work, inside the process (no spawn)." % runs)
+    say()
+    if setup is not None:
+        rows.append(["view setup: ptvfs --inputs minus ptvfs, difference of the medians "
+                     "(min/max: paired by round)", "%.1f" % setup,
+                     "%.1f" % min(paired), "%.1f" % max(paired), "wall, end to end"])
+    else:
+        rows.append(["view setup: ptvfs --inputs minus ptvfs", "fails", "-", "-",
+                     "see Problems"])
+    row("`ptvfs --inputs M -- /bin/true`", "ptvfs-inputs", "wall")
+    row("`ptvfs -- /bin/true` (no view)", "ptvfs", "wall")
+    row("`/bin/true` untraced", "true", "wall")
+    row("core in process: view_add_inputs + view_seal, this manifest", "core",
+        "view_setup_bench -m; each round's median of 5")
+    row("core in process, the same files declared as DEST only (no mapping)",
+        "core-identity", "as view_setup_bench runs by default")
+    sdir = "{:,}".format(n_dirs_forest)
+    if forest_tmp:
+        row("symlink forest on %s (%s): mkdir -p %s dirs + %s symlinkat" % (
+            os.path.dirname(shm), mount_of(shm)[1], sdir, "{:,}".format(files)),
+            "forest-tmpfs create",
+            "Bazel with --sandbox_base=/dev/shm")
+        row("  its removal (readdir + unlinkat, as rm -rf)", "forest-tmpfs remove")
+        row("  create + remove (per action)", "forest-tmpfs total")
+    if disk_runs:
+        row("symlink forest on %s (%s): mkdir -p + symlinkat" % (
+            os.path.dirname(root), mount_of(root)[1]),
+            "forest-disk create", "Bazel's default sandbox base; %d runs after the "
+            "rounds, sync before each" % disk_runs)
+        row("  its removal", "forest-disk remove")
+        row("  create + remove (per action)", "forest-disk total")
+    if is_root:
+        for mode in ("dirs", "files"):
+            n = val.get("binds-%s mounts" % mode)
+            what = ("%s source directories" % "{:,}".format(n) if mode == "dirs" else
+                    "%s files (of %s: fs.mount-max = %s a namespace)" % (
+                        "{:,}".format(n), "{:,}".format(files),
+                        "{:,}".format(val.get("mount_max", 0))) if n and n < files else
+                    "%s files" % "{:,}".format(n or files))
+            row("read-only bind mounts of %s: unshare -m + tmpfs skeleton + bind + "
+                "ro remount" % what, "binds-%s total" % mode,
+                "private mount namespace, as root")
+            row("  skeleton (tmpfs, mkdir -p%s)" % (", an empty file per mount point"
+                                                   if mode == "files" else ""),
+                "binds-%s skeleton" % mode)
+            row("  mount --bind, one a %s" % mode[:-1], "binds-%s bind" % mode)
+            row("  remount read-only, one a %s" % mode[:-1], "binds-%s ro" % mode)
+            row("  teardown: umount2(MNT_DETACH) of the tmpfs", "binds-%s umount" % mode,
+                "not in the total")
+    else:
+        say("Bind mounts: skipped (not root; they need CAP_SYS_ADMIN).")
+    say("| what | median ms | min | max | note |")
+    say("| --- | ---: | ---: | ---: | --- |")
+    for r in rows:
+        say("| " + " | ".join(r) + " |")
+    say()
+
+    def kb(x):
+        return "%d kB (%.1f MB)" % (x, x / 1024) if x else "-"
+
+    peak = max(rss.get("ptvfs-inputs %M", [0]) + rss.get("ptvfs-inputs VmHWM", [0]))
+    say("Peak RSS, max over the rounds: ptvfs --inputs: VmHWM of the ptvfs process "
+        "(polled every 2 ms, a lower bound) %s; /usr/bin/time -f %%M (the larger of "
+        "ptvfs and /bin/true) %s. ptvfs without a view: %s / %s. view_setup_bench "
+        "(view built 5 times in one process, getrusage): %s; sealed image %s bytes." % (
+            kb(max(rss.get("ptvfs-inputs VmHWM", [0]))),
+            kb(max(rss.get("ptvfs-inputs %M", [0]))), kb(rss.get("ptvfs VmHWM")),
+            kb(rss.get("ptvfs %M")), kb(rss.get("core")), rss.get("image", "-")))
+    if setup is not None:
+        say("Against the target: view setup %.1f ms (%s 50 ms); ptvfs peak RSS %.1f MB "
+            "(%s 64 MB)." % (setup, "under" if setup < 50 else "NOT under",
+                             peak / 1024, "under" if peak < 64 * 1024 else "NOT under"))
+    say()
+    say("Raw (ms):")
+    for k, v in val.items():
+        if isinstance(v, list):
+            say("  %-26s %s" % (k, " ".join("%.1f" % x for x in v)))
+    say()
+    if problems:
+        say("Problems:")
+        for p in problems:
+            say("  " + p)
+        say()
+        keep = True
+    say("view-setup bench took %.0f s" % (time.perf_counter() - began))
+    if keep:
+        say("work directory kept: %s%s" % (root, " and " + shm if shm else ""))
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+        if shm:
+            shutil.rmtree(shm, ignore_errors=True)
+    return lines
 
 
 def git_state():

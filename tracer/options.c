@@ -202,7 +202,7 @@ static void add_env(struct options *opts, int op, const char *name, const char *
 /*
  * --workspace DIR: the declarations it stands for, added to OPS at *N, in
  * this order: --tmpfs /home/user, --overlay DIR /home/user/workspace,
- * --tmpfs /tmp; then --setenv HOME /home/user; and the starting directory:
+ * --tmpfs /tmp; then --setenv HOME /home/user and TMPDIR /tmp; and the starting directory:
  * the workspace directory matching the current one (DIR's subdirectory
  * REL is /home/user/workspace/REL), else the workspace itself.
  */
@@ -224,6 +224,8 @@ static void add_workspace(struct options *opts, struct view_op *ops, size_t *n, 
 	    (struct view_op){.desc = find_option("--overlay"), .arg = {dir, WORKSPACE_DIR}};
 	ops[(*n)++] = (struct view_op){.desc = find_option("--tmpfs"), .arg = {"/tmp"}};
 	add_env(opts, ENV_SET, "HOME", WORKSPACE_HOME);
+	/* A TMPDIR of the host's (often below /tmp) is not in the view: the private /tmp is. */
+	add_env(opts, ENV_SET, "TMPDIR", "/tmp");
 
 	len = strlen(real);
 	if (getcwd(cwd, sizeof(cwd))) {

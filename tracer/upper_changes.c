@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "upper_changes.h"
@@ -27,12 +28,20 @@ int beneath_parent(int rootfd, const char *rel, const char **name)
 		}
 		memcpy(comp, p, len);
 		comp[len] = '\0';
+		if (!len || !strcmp(comp, ".") || !strcmp(comp, "..")) {
+			close(fd);
+			return -EINVAL; /* never out of ROOTFD */
+		}
 		next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		close(fd);
 		if (next < 0)
 			return errno == ELOOP ? -ENOTDIR : -errno;
 		fd = next;
 		p = slash + 1;
+	}
+	if (!*p || !strcmp(p, ".") || !strcmp(p, "..")) {
+		close(fd);
+		return -EINVAL;
 	}
 	*name = p;
 	return fd;
@@ -393,7 +402,33 @@ static void add_change(struct overlay_changes *c, size_t *cap, enum change_kind 
 	ch->new_mode = new_mode;
 }
 
+/* Whether REL is below (or is) a .git directory: git's own data, which git apply refuses. */
+static bool in_git_dir(const char *rel)
+{
+	for (const char *p = rel; p; p = strchr(p, '/'), p = p ? p + 1 : NULL)
+		if (!strncasecmp(p, ".git", 4) && (p[4] == '/' || !p[4]))
+			return true;
+	return false;
+}
+
+static void classify_path(struct overlay_changes *c, const char *rel, size_t *cap);
+
 static void classify(struct overlay_changes *c, const char *rel, size_t *cap)
+{
+	size_t before = c->count;
+
+	classify_path(c, rel, cap);
+	if (c->count == before || !in_git_dir(rel))
+		return;
+	c->n_git++;
+	while (c->count > before) {
+		c->count--;
+		free(c->list[c->count].old_rel);
+		free(c->list[c->count].new_rel);
+	}
+}
+
+static void classify_path(struct overlay_changes *c, const char *rel, size_t *cap)
 {
 	struct stat old, new;
 	bool has_old = src_stat(c, rel, &old) == 0 && !S_ISDIR(old.st_mode);
@@ -574,6 +609,16 @@ int changes_compute(struct overlay_changes *c, const struct upper *u, int n, cha
 	if (c->count)
 		qsort(c->list, c->count, sizeof(*c->list), cmp_changes);
 
+	for (struct vec *v = &w.rmdirs; v; v = v == &w.rmdirs ? &w.mkdirs : NULL) {
+		k = 0;
+		for (size_t i = 0; i < v->n; i++) {
+			if (in_git_dir(v->v[i]))
+				free(v->v[i]);
+			else
+				v->v[k++] = v->v[i];
+		}
+		v->n = k;
+	}
 	vec_sort_unique(&w.rmdirs, true);
 	vec_sort_unique(&w.mkdirs, false);
 	vec_sort_unique(&w.skipped, false);

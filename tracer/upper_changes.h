@@ -6,6 +6,10 @@
  * UPPER/N name are compared: the files in UPPER/N, the whiteouts, and what
  * is below them in SRC.
  *
+ * What is below a directory named .git is left out (counted in n_git):
+ * git's own data (an index refreshed by `git status` in the view) is no
+ * proposed change to the sources, and `git apply` refuses such paths.
+ *
  * Directories are not changes of their own (git has none): a file below a
  * directory that went away is deleted, and apply removes the directories
  * the view no longer has (rmdirs) and makes the empty ones it gained
@@ -50,6 +54,7 @@ struct overlay_changes {
 	size_t n_mkdirs;
 	char **skipped; /* objects of UPPER/N that are no file, link or directory */
 	size_t n_skipped;
+	size_t n_git; /* changes below a .git directory, left out */
 };
 
 /*

@@ -1,8 +1,34 @@
 // SPDX-License-Identifier: MIT
 /*
- * `ptvfs diff UPPER [SRC]` and `ptvfs apply UPPER`: the changes an overlay
- * captured (upper_changes.h), printed as a patch in git's form or copied
- * back to their sources.
+ * `ptvfs diff UPPER [SRC|N]` and `ptvfs apply UPPER`: the changes an
+ * overlay captured (upper_changes.h), printed as a patch in git's form or
+ * copied back to their sources.
+ *
+ * diff: what `git diff --binary` would print for them, relative to the
+ * overlay's SRC as it is now, sorted by path: text hunks with 3 lines of
+ * context; new and deleted files; renames the record holds whose contents
+ * did not change ("similarity index 100%", else a deletion and a new
+ * file); git's two file modes (a change of permissions other than the
+ * owner's x bit is not shown); links (mode 120000); binary files (a NUL in
+ * the first 8000 bytes, as git decides) as "GIT binary patch" literals
+ * with the full index line that git apply wants (GNU patch skips those and
+ * exits 1). Names are quoted as git quotes them. Empty directories and
+ * what is below .git are left out. With several overlays each one's part
+ * follows a line "# ptvfs overlay N: SRC" (git apply and patch skip it) and
+ * is relative to its own SRC; `ptvfs diff UPPER SRC` (or N) prints one.
+ * No change: no output. Exit 0, or 125 when UPPER is no upper directory
+ * or a file cannot be read.
+ *
+ * apply: first checks every source a change touches against the record:
+ * a file changed (type, mode, size or contents: a file rewritten with the
+ * same bytes is unchanged), deleted, or created where the view has a new
+ * file, since the run makes it refuse, one line per file on stderr, exit
+ * 1, nothing changed. Then writes each file to a temporary beside it,
+ * fsync()s it and renames it over (a crash leaves whole files, at worst a
+ * stray .ptvfs-apply.* temporary), deletes what the view deleted, removes
+ * the directories it removed and makes the empty ones it made. What SRC
+ * already has is skipped, so applying again changes nothing. The record
+ * stays.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -231,6 +257,9 @@ static void warn_skipped(const char *cmd, const struct overlay_changes *c)
 	for (size_t i = 0; i < c->n_skipped; i++)
 		warn("%s: %s/%s: not a file, link or directory: left out", cmd, c->upper_dir,
 		     c->skipped[i]);
+	if (c->n_git)
+		warn("%s: %zu change%s below .git in %s left out (git's own data)", cmd, c->n_git,
+		     c->n_git == 1 ? "" : "s", c->upper_dir);
 }
 
 int diff_main(int argc, char **argv)

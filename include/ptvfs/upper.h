@@ -5,14 +5,20 @@
  * that `ptvfs diff` and `ptvfs apply` read.
  *
  * Layout of UPPER:
- *   UPPER/ptvfs-upper.json  the record (format 1), rewritten atomically by upper_save():
- *     {"upper_format": 1,
+ *   UPPER/ptvfs-upper.json  the record (format 1), always written whole and atomically:
+ *     {"upper_format": 1, "journal_generation": G,
  *      "overlays": [{"index": 1, "src": "/abs/SRC", "dest": "/view/DEST"}],
  *      "copied_up": [{"overlay": 1, "path": "REL", "type": "file", "mode": N,
  *                     "size": N, "mtime_ns": N, "sha256": "HEX"}],
  *      "whiteouts": [{"overlay": 1, "path": "REL", "type": "file"|"dir"|"link"|"other",
  *                     "mode": N, "size": N, "mtime_ns": N, "sha256": "HEX"}],
  *      "renames": [{"overlay": 1, "from": "REL", "to": "REL"}]}
+ *   UPPER/ptvfs-upper.journal  what changed since the record was last written
+ *                           whole: one JSON line per change (upper_internal.h).
+ *                           upper_save() appends to it, so saving after every
+ *                           change is cheap; the record is written whole again when
+ *                           the journal outgrows it and when a writer's struct upper
+ *                           is freed. upper_open() reads both.
  *   UPPER/N/REL             the current contents of every file and directory
  *                           of overlay N created or changed (copied up) by the command
  * REL is a path relative to the overlay's SRC (and DEST), without a leading
@@ -68,6 +74,7 @@ struct upper_identity {
  * failure.
  */
 struct upper *upper_open(const char *dir, char **err);
+/* Free U; when U wrote to the journal, the record is first written whole (and the journal removed). */
 void upper_free(struct upper *u);
 /* DIR as an absolute path (owned by U). */
 const char *upper_dir(const struct upper *u);
@@ -94,11 +101,16 @@ const char *upper_overlay_dest(const struct upper *u, int n);
 int upper_note_copy_up(struct upper *u, int n, const char *rel, const char *lower_path);
 /*
  * The lower object SRC/REL was deleted in the view (or renamed away): a
- * whiteout, with LOWER_PATH's identity. -ENOENT (nothing recorded) when
+ * whiteout, with LOWER_PATH's identity (the one of its copy-up when it
+ * was copied up: not hashed again). -ENOENT (nothing recorded) when
  * LOWER_PATH does not exist. A directory's objects below it are recorded
  * too. REL already a whiteout, or below one, keeps its first identity.
  */
 int upper_note_whiteout(struct upper *u, int n, const char *rel, const char *lower_path);
+/*
+ * The functions taking a REL accept slashes around it and refuse (-EINVAL,
+ * or false) one that is not upper_rel_ok().
+ */
 /* REL or an ancestor of it is a whiteout of overlay N. */
 bool upper_is_whiteout(const struct upper *u, int n, const char *rel);
 /* REL itself is a whiteout: the listing of its directory drops that lower name. */
@@ -122,6 +134,14 @@ struct upper_rename {
 struct upper_rename *upper_renames(const struct upper *u, int n, size_t *count);
 
 /*
+ * Whether REL is a path the record may hold: relative, its components
+ * neither empty nor "." nor "..", so that it stays below SRC. Loading a
+ * record refuses any other (an UPPER may come from elsewhere: apply must
+ * not write or delete outside SRC).
+ */
+bool upper_rel_ok(const char *rel);
+
+/*
  * The identity of NAME in directory DIRFD (AT_FDCWD: a path), not following
  * a final symbolic link. Hashes a file's contents and a link's target.
  */
@@ -134,7 +154,12 @@ int upper_identity_at(int dirfd, const char *name, struct upper_identity *id);
  */
 bool upper_identity_equal(const struct upper_identity *a, const struct upper_identity *b);
 
-/* Write the record atomically (temporary file, rename). */
+/*
+ * Put what changed since the last save on disk: appended to the journal
+ * (one write of whole lines), or the record written whole and atomically
+ * (temporary file, rename) the first time and when the journal has grown
+ * past the record. Costs the changes, not the record: call it after each.
+ */
 int upper_save(struct upper *u);
 
 #endif

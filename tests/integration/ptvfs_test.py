@@ -185,3 +185,56 @@ def absent_view_path(path):
     check(not os.path.lexists(path), f"{path} does not exist on the host (the test needs a view "
           f"path the host has not)")
     return path
+
+
+# Helpers of the copy-on-write tests (test_overlay.py, test_workspace.py).
+
+def tree_of(top, mtimes=False, skip=()):
+    """{relative path (bytes): what is there} below TOP: a file's exact mode and contents, a
+    link's target, a directory's mode; with MTIMES each also its mtime. Names in SKIP (bytes,
+    relative) are left out with all below them. What "byte-identical" and "the same tree"
+    compare."""
+    out = {}
+    top = os.fsencode(top)
+    for dirpath, dirs, names in os.walk(top):
+        dirs[:] = [d for d in dirs
+                   if os.path.relpath(os.path.join(dirpath, d), top) not in skip]
+        for name in dirs + names:
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, top)
+            if rel in skip:
+                continue
+            st = os.lstat(path)
+            if os.path.islink(path):
+                what = ("link", os.readlink(path))
+            elif os.path.isdir(path):
+                what = ("dir", st.st_mode & 0o7777)
+            else:
+                with open(path, "rb") as f:
+                    what = ("file", st.st_mode & 0o7777, f.read())
+            out[rel] = what + ((st.st_mtime_ns,) if mtimes else ())
+    return out
+
+
+def first_difference(want, got):
+    """The first path where two tree_of() results differ, said shortly."""
+    for k in sorted(set(want) | set(got)):
+        if want.get(k) != got.get(k):
+            return f"{k!r}: wanted {str(want.get(k))[:160]}, got {str(got.get(k))[:160]}"
+    return "none"
+
+
+def copy_tree(src, dest, as_nobody=False):
+    """A copy of SRC at DEST with modes and times (cp -a), owned by nobody for AS_NOBODY."""
+    subprocess.run(["cp", "-a", src, dest], check=True)
+    if as_nobody:
+        give_to_nobody(dest)
+
+
+def ptvfs_cmd(*args, as_nobody=False, cwd=None, env=None, input=None, timeout=300):
+    """ptvfs ARGS as it is (no report added): the diff and apply commands, or a run."""
+    full = [PTVFS, *args]
+    if as_nobody:
+        full = unprivileged(full)
+    return subprocess.run(full, cwd=cwd, env=env, input=input, capture_output=True,
+                          timeout=timeout)

@@ -193,6 +193,10 @@ class Session:
                     self.copy_up(rel)
         else:
             self.copy_up(old)
+        if self.lower_visible(new):
+            # What the rename replaces is gone: a whiteout, as the tracer notes it.
+            self.sim("whiteout", "1", new)
+            self.gone.add(os.fsencode(new))
         new_up = self.up(new)
         os.makedirs(os.path.dirname(new_up), exist_ok=True)
         if os.path.lexists(new_up) and not os.path.isdir(new_up):
@@ -348,6 +352,63 @@ def session_of_every_kind():
     check(os.path.exists(os.path.join(s.upper, "ptvfs-upper.json")), "the record stays")
 
 
+def replacements_and_odd_names():
+    s = Session({
+        "opaque/keep-name.txt": "lower\n",
+        "opaque/lower-only.txt": "lower only\n",
+        "f2d": "a file that becomes a directory\n",
+        "d2f/inner.txt": "a directory that becomes a file\n",
+        "d2f/deeper/x": "x\n",
+        "over/a.txt": "moves over b\n",
+        "over/b.txt": "is replaced\n",
+        "chain/a": "a, then b, then c\n",
+        'we"ird\tname\\.txt': "odd\n",
+        "sub/.gitignore": "*.o\n",
+        ".git-not-really/x": "x\n",
+    })
+    s.delete("opaque")
+    s.write("opaque/keep-name.txt", "upper\n")
+    s.write("opaque/upper-only.txt", "upper only\n")
+    s.delete("f2d")
+    s.write("f2d/inner.txt", "now inside\n")
+    s.delete("d2f")
+    s.write("d2f", "now a file\n")
+    s.rename("over/a.txt", "over/b.txt")
+    s.rename("chain/a", "chain/b")
+    s.rename("chain/b", "chain/c")
+    s.write('we"ird\tname\\.txt', "odder\n")
+    s.write("new\nline", "a newline in the name\n")
+    s.write("sub/.gitignore", "*.o\n*.a\n")
+    s.write(".git-not-really/x", "y\n")
+    # What git itself writes in the view (git status refreshing the index) is no change.
+    s.write(".git/index-like", "git's own\n")
+    s.write("sub/.git/HEAD", "ref: refs/heads/x\n")
+    for rel in [".git/index-like", "sub/.git/HEAD"]:
+        os.unlink(os.path.join(s.expected, rel))
+    os.rmdir(os.path.join(s.expected, "sub/.git"))
+
+    p = ptvfs("diff", s.upper)
+    check(p.returncode == 0, f"diff of replacements: {p.stderr!r}")
+    check(p.stderr == f"ptvfs: diff: 2 changes below .git in {s.u1} left out (git's own data)\n"
+          .encode(), f"changes below .git are left out, in one line: {p.stderr!r}")
+    patch = p.stdout
+    check(b"rename from chain/a\nrename to chain/c\n" in patch, "a chain of renames is one rename")
+    check(b"opaque/lower-only.txt\ndeleted file" in patch,
+          "a directory deleted and made again hides what SRC has in it")
+    check(b'diff --git "a/we\\"ird\\tname\\\\.txt" "b/we\\"ird\\tname\\\\.txt"\n' in patch,
+          "quotes, tabs and backslashes in names are quoted as git quotes them")
+    check(b"\"b/new\\nline\"" in patch, "a newline in a name is quoted")
+    check(b".git-not-really/x" in patch and b"sub/.gitignore" in patch,
+          "only a component named .git is left out")
+    check_git_apply(s, patch, "replaced files and directories, odd names")
+    p = ptvfs("apply", s.upper)
+    check(p.returncode == 0, f"apply of replacements: {p.stderr!r}")
+    want, got = tree(s.expected, exact_modes=True), tree(s.src, exact_modes=True)
+    check(got == want, f"apply makes files directories and back "
+          f"({describe_difference(want, got)})")
+    check(not os.path.exists(os.path.join(s.src, "sub/.git")), "apply leaves .git alone too")
+
+
 def patch_p1_on_text():
     s = Session({"a.txt": "one\ntwo\nthree\n", "b/c.txt": "c\n", "d.txt": "d\n"})
     s.write("a.txt", "one\n2\nthree\n")
@@ -436,6 +497,42 @@ def big_files():
     for name in ["big.txt", "big.bin", "new-big.bin"]:
         with open(os.path.join(s.src, name), "rb") as a, open(os.path.join(s.expected, name), "rb") as b:
             check(a.read() == b.read(), f"{name} is copied back byte for byte")
+
+
+def interrupted_apply():
+    """apply killed at any moment leaves every file whole, old or new; apply again finishes."""
+    rng = random.Random(3)
+    old = {f"d{i % 4}/f{i:02d}.bin": rng.randbytes(3 * 1024 * 1024) for i in range(24)}
+    new = {rel: data[::-1] for rel, data in old.items()}
+    killed = 0
+    for after in [1, 5, 12]:
+        s = Session(old)
+        for rel, data in new.items():
+            s.write(rel, data)
+        s.delete("d3")
+        inodes = {rel: os.stat(os.path.join(s.src, rel)).st_ino for rel in old}
+        p = subprocess.Popen([PTVFS, "apply", s.upper], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        # Killed once AFTER files are replaced (each a new inode, renamed over the old one).
+        replaced = 0
+        while p.poll() is None and replaced < after:
+            replaced = sum(1 for rel in old if os.path.exists(os.path.join(s.src, rel)) and
+                           os.stat(os.path.join(s.src, rel)).st_ino != inodes[rel])
+        p.kill()
+        p.wait()
+        killed += p.returncode != 0
+        delay = f"{after} files"
+        for rel in old:
+            path = os.path.join(s.src, rel)
+            if os.path.exists(path):
+                with open(path, "rb") as f:
+                    data = f.read()
+                check(data in (old[rel], new[rel]), f"killed after {delay}: {rel} is whole")
+        p = ptvfs("apply", s.upper)
+        check(p.returncode == 0, f"apply again after a kill after {delay} finishes: {p.stderr!r}")
+        got = {k: v for k, v in tree(s.src).items() if b".ptvfs-apply." not in k}
+        check(got == tree(s.expected), f"and SRC is the view ({describe_difference(tree(s.expected), got)})")
+    check(killed > 0, "apply was killed half-way at least once (not done before the kill)")
 
 
 def random_text_diffs():
@@ -537,5 +634,5 @@ def end_to_end():
 
 
 if __name__ == "__main__":
-    run_sections(session_of_every_kind, patch_p1_on_text, refusals, big_files, random_text_diffs,
+    run_sections(session_of_every_kind, replacements_and_odd_names, patch_p1_on_text, refusals, big_files, interrupted_apply, random_text_diffs,
                  several_overlays, bad_input, end_to_end)

@@ -180,6 +180,90 @@ Test(upper, record_round_trip)
 	rm_rf(top);
 }
 
+/* Each save appends to the journal; a run killed at any moment leaves a record that loads. */
+Test(upper, journal_keeps_each_save)
+{
+	autofree char *top = scratch();
+	autofree char *dir = xasprintf("%s/u", top);
+	autofree char *journal = xasprintf("%s/ptvfs-upper.journal", dir);
+	struct upper *u, *back;
+	struct stat st;
+	size_t count;
+	const char **wh;
+	FILE *f;
+
+	for (int i = 0; i < 3000; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "f%04d", i);
+		put(top, name, name);
+	}
+	u = must_open(dir);
+	cr_assert_eq(upper_add_overlay(u, top, "/w"), 1);
+	for (int i = 0; i < 3000; i++) {
+		char rel[32];
+		autofree char *low = NULL;
+
+		snprintf(rel, sizeof(rel), "f%04d", i);
+		low = xasprintf("%s/%s", top, rel);
+		cr_assert_eq(upper_note_whiteout(u, 1, rel, low), 0);
+		cr_assert_eq(upper_save(u), 0);
+	}
+	cr_expect_eq(stat(journal, &st), 0, "saves go to the journal");
+
+	/* Killed here (u never freed): the record and the journal load. */
+	back = must_open(dir);
+	wh = upper_whiteouts(back, 1, &count);
+	cr_expect_eq(count, 3000, "every saved whiteout is back");
+	free(wh);
+	upper_free(back);
+
+	/* A line cut short by a crash and lines of an older generation are skipped. */
+	f = fopen(journal, "a");
+	cr_assert_not_null(f);
+	fputs("{\"g\": 0, \"whiteout\": {\"overlay\": 1, \"path\": \"old\", \"mode\": 33188}}\n",
+	      f);
+	fputs("{\"g\": 999999, \"whiteout\": {\"overla", f);
+	fclose(f);
+	upper_free(u); /* the writer ends: the record whole, the journal gone */
+	cr_expect_neq(stat(journal, &st), 0);
+	back = must_open(dir);
+	wh = upper_whiteouts(back, 1, &count);
+	cr_expect_eq(count, 3000);
+	free(wh);
+	cr_expect_not(upper_is_whiteout(back, 1, "old"));
+	upper_free(back);
+	cr_expect_eq(stat(journal, &st), -1, "a reader writes nothing");
+
+	u = must_open(dir);
+	cr_assert_eq(upper_note_rename(u, 1, "a", "b"), 0);
+	cr_assert_eq(upper_save(u), 0);
+	f = fopen(journal, "a");
+	cr_assert_not_null(f);
+	fputs("{\"g\": 1, \"rena", f);
+	fclose(f);
+	back = must_open(dir);
+	{
+		size_t n;
+		autofree struct upper_rename *r = upper_renames(back, 1, &n);
+
+		cr_expect_eq(n, 1, "the lines before a torn one count");
+	}
+	cr_assert_eq(upper_note_rename(back, 1, "c", "d"), 0);
+	cr_assert_eq(upper_save(back), 0, "after a torn line the record is written whole");
+	cr_expect_neq(stat(journal, &st), 0);
+	upper_free(back);
+	back = must_open(dir);
+	{
+		size_t n;
+		autofree struct upper_rename *r = upper_renames(back, 1, &n);
+
+		cr_expect_eq(n, 2);
+	}
+	upper_free(back);
+	rm_rf(top);
+}
+
 Test(upper, whiteouts_cover_what_is_below)
 {
 	autofree char *top = scratch();
@@ -211,6 +295,10 @@ Test(upper, whiteouts_cover_what_is_below)
 	cr_expect_eq(upper_note_whiteout(u, 1, "never", xasprintf("%s/never", top)), -ENOENT);
 	cr_expect_not(upper_is_whiteout(u, 1, "never"));
 	cr_expect_eq(upper_note_whiteout(u, 9, "gone", "/"), -EINVAL);
+	cr_expect_eq(upper_note_whiteout(u, 1, "../gone", xasprintf("%s/gone", top)), -EINVAL,
+		     "a REL that leaves SRC is refused");
+	cr_expect_eq(upper_note_rename(u, 1, "a/./b", "c"), -EINVAL);
+	cr_expect_eq(upper_note_copy_up(u, 1, "a//b", xasprintf("%s/gone", top)), -EINVAL);
 
 	/* Copy-up below a whiteout is no lower object: ignored. */
 	cr_expect_eq(upper_note_copy_up(u, 1, "tree/leaf", xasprintf("%s/tree/leaf", top)), 0);
@@ -240,7 +328,9 @@ Test(upper, first_identity_counts)
 	cr_assert_eq(upper_identity_at(AT_FDCWD, f, &now), 0);
 	cr_assert_eq(upper_note_whiteout(u, 1, "f", "/nonexistent"), 0,
 		     "a path already a whiteout keeps its first identity");
-	cr_expect(upper_identity_equal(upper_whiteout_identity(u, 1, "f"), &now));
+	cr_expect(upper_identity_equal(upper_whiteout_identity(u, 1, "f"), &before),
+		  "a copied-up file deleted later keeps the identity of its copy-up");
+	cr_expect_not(upper_identity_equal(&before, &now));
 	upper_free(u);
 	rm_rf(top);
 }
@@ -306,6 +396,15 @@ Test(upper, refuses_what_is_no_upper_directory)
 	    " \"copied_up\": [{\"overlay\": 1, \"path\": \"x\", \"mode\": 33188, \"sha256\": "
 	    "\"zz\"}]}",
 	    "{\"upper_format\": 1, \"overlays\": [] ",
+	    /* A record from elsewhere must not lead apply out of SRC. */
+	    "{\"upper_format\": 1, \"overlays\": [{\"index\": 1, \"src\": \"/a\", \"dest\": "
+	    "\"/b\"}],"
+	    " \"whiteouts\": [{\"overlay\": 1, \"path\": \"../etc\", \"mode\": 16877}]}",
+	    "{\"upper_format\": 1, \"overlays\": [{\"index\": 1, \"src\": \"/a\", \"dest\": "
+	    "\"/b\"}],"
+	    " \"renames\": [{\"overlay\": 1, \"from\": \"x\", \"to\": \"a/../../y\"}]}",
+	    "{\"upper_format\": 1, \"overlays\": [{\"index\": 1, \"src\": \"a\", \"dest\": "
+	    "\"/b\"}]}",
 	};
 	cr_assert_eq(mkdir(bad, 0700), 0);
 	for (size_t i = 0; i < sizeof(records) / sizeof(records[0]); i++) {

@@ -45,8 +45,8 @@ static size_t split_lines(const char *data, size_t len, struct line **out)
 }
 
 /* Give each line a number, equal for equal lines of either side, so that comparing is cheap. */
-static void number_lines(const struct line *a, size_t na, const struct line *b, size_t nb, int *ida,
-			 int *idb)
+static int number_lines(const struct line *a, size_t na, const struct line *b, size_t nb, int *ida,
+			int *idb)
 {
 	size_t size = 16;
 	const struct line **slots;
@@ -75,6 +75,7 @@ static void number_lines(const struct line *a, size_t na, const struct line *b, 
 	}
 	free(slots);
 	free(slot_id);
+	return next;
 }
 
 struct myers {
@@ -202,6 +203,70 @@ static void compare(struct myers *m, int xoff, int xlim, int yoff, int ylim)
 	compare(m, x, xlim, y, ylim);
 }
 
+/*
+ * Mark in CA and CB the lines of IDA (NA lines) and IDB (NB lines) that a
+ * shortest edit script changes. A line whose number the other side lacks
+ * is changed whatever the script: it is left out of the search (as GNU
+ * diff and git do), which makes files with few lines in common cheap.
+ */
+static void find_changes(const int *ida, size_t na, const int *idb, size_t nb, int nids, char *ca,
+			 char *cb)
+{
+	char *in_a = xcalloc(nids + 1, 1), *in_b = xcalloc(nids + 1, 1);
+	int *ra = xmalloc((na + 1) * sizeof(int)), *rb = xmalloc((nb + 1) * sizeof(int));
+	int *ka = xmalloc((na + 1) * sizeof(int)), *kb = xmalloc((nb + 1) * sizeof(int));
+	size_t ma = 0, mb = 0;
+	struct myers m;
+	long root = 1;
+
+	for (size_t i = 0; i < na; i++)
+		in_a[ida[i]] = 1;
+	for (size_t j = 0; j < nb; j++)
+		in_b[idb[j]] = 1;
+	for (size_t i = 0; i < na; i++) {
+		if (in_b[ida[i]]) {
+			ka[ma] = ida[i];
+			ra[ma++] = i;
+		} else {
+			ca[i] = 1;
+		}
+	}
+	for (size_t j = 0; j < nb; j++) {
+		if (in_a[idb[j]]) {
+			kb[mb] = idb[j];
+			rb[mb++] = j;
+		} else {
+			cb[j] = 1;
+		}
+	}
+	m.a = ka;
+	m.b = kb;
+	m.ca = xcalloc(ma + 1, 1);
+	m.cb = xcalloc(mb + 1, 1);
+	m.fd = xmalloc((ma + mb + 3) * sizeof(int));
+	m.bd = xmalloc((ma + mb + 3) * sizeof(int));
+	m.fd += mb + 1;
+	m.bd += mb + 1;
+	while (root * root < (long)(ma + mb + 3))
+		root *= 2;
+	m.expensive = root > 1024 ? root : 1024;
+	compare(&m, 0, ma, 0, mb);
+	for (size_t k = 0; k < ma; k++)
+		ca[ra[k]] |= m.ca[k];
+	for (size_t k = 0; k < mb; k++)
+		cb[rb[k]] |= m.cb[k];
+	free(m.fd - (mb + 1));
+	free(m.bd - (mb + 1));
+	free(m.ca);
+	free(m.cb);
+	free(in_a);
+	free(in_b);
+	free(ra);
+	free(rb);
+	free(ka);
+	free(kb);
+}
+
 static void put_line(FILE *out, char mark, const struct line *l)
 {
 	putc(mark, out);
@@ -229,35 +294,24 @@ void textdiff_unified(FILE *out, const char *old, size_t old_len, const char *ne
 	struct line *a, *b;
 	size_t na = split_lines(old, old_len, &a), nb = split_lines(new, new_len, &b);
 	int *ida = xmalloc((na + 1) * sizeof(int)), *idb = xmalloc((nb + 1) * sizeof(int));
-	struct myers m = {.a = ida, .b = idb};
+	char *ca = xcalloc(na + 1, 1), *cb = xcalloc(nb + 1, 1);
 	struct group *groups = NULL;
 	size_t ngroups = 0, cap = 0, i = 0, j = 0, ctx = context;
-	long root = 1;
 
-	number_lines(a, na, b, nb, ida, idb);
-	m.ca = xcalloc(na + 1, 1);
-	m.cb = xcalloc(nb + 1, 1);
-	m.fd = xmalloc((na + nb + 3) * sizeof(int));
-	m.bd = xmalloc((na + nb + 3) * sizeof(int));
-	m.fd += nb + 1;
-	m.bd += nb + 1;
-	while (root * root < (long)(na + nb + 3))
-		root *= 2;
-	m.expensive = root > 1024 ? root : 1024;
-	compare(&m, 0, na, 0, nb);
+	find_changes(ida, na, idb, nb, number_lines(a, na, b, nb, ida, idb), ca, cb);
 
 	/* The unchanged lines of both sides pair up in order: the runs of changes between them. */
 	while (i < na || j < nb) {
 		struct group g;
 
-		if (i < na && j < nb && !m.ca[i] && !m.cb[j]) {
+		if (i < na && j < nb && !ca[i] && !cb[j]) {
 			i++, j++;
 			continue;
 		}
 		g.a0 = i, g.b0 = j;
-		while (i < na && m.ca[i])
+		while (i < na && ca[i])
 			i++;
-		while (j < nb && m.cb[j])
+		while (j < nb && cb[j])
 			j++;
 		g.a1 = i, g.b1 = j;
 		if (ngroups == cap) {
@@ -297,10 +351,8 @@ void textdiff_unified(FILE *out, const char *old, size_t old_len, const char *ne
 	}
 
 	free(groups);
-	free(m.fd - (nb + 1));
-	free(m.bd - (nb + 1));
-	free(m.ca);
-	free(m.cb);
+	free(ca);
+	free(cb);
 	free(ida);
 	free(idb);
 	free(a);

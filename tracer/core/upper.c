@@ -7,44 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <uthash.h>
-
-#include "ptvfs/json.h"
-#include "ptvfs/json_read.h"
 #include "ptvfs/sha.h"
-#include "ptvfs/upper.h"
-#include "ptvfs/util.h"
-
-/* One recorded object: a copy-up or a whiteout of overlay N's REL. */
-struct entry {
-	char *key;	 /* "N/REL": the table's key */
-	int n;		 /* overlay */
-	const char *rel; /* inside key */
-	struct upper_identity id;
-	UT_hash_handle hh;
-};
-
-struct overlay {
-	char *src;
-	char *dest;
-	char *dir; /* UPPER/N */
-};
-
-struct rename_rec {
-	int n;
-	char *from;
-	char *to;
-};
-
-struct upper {
-	char *dir;
-	struct overlay *overlays; /* [0] is overlay 1 */
-	int n_overlays;
-	struct entry *copied;	 /* uthash, by key */
-	struct entry *whiteouts; /* uthash, by key */
-	struct rename_rec *renames;
-	size_t n_renames;
-};
+#include "upper_internal.h"
 
 /* REL without leading and trailing slashes, into BUF; NULL when empty or too long. */
 static const char *clean_rel(const char *rel, char *buf, size_t size)
@@ -60,10 +24,27 @@ static const char *clean_rel(const char *rel, char *buf, size_t size)
 		return NULL;
 	memcpy(buf, rel, len);
 	buf[len] = '\0';
-	return buf;
+	return upper_rel_ok(buf) ? buf : NULL;
 }
 
-static struct entry *find(struct entry *table, int n, const char *rel, size_t rel_len)
+bool upper_rel_ok(const char *rel)
+{
+	const char *p = rel;
+
+	if (!*rel)
+		return false;
+	for (;;) {
+		size_t n = strcspn(p, "/");
+
+		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		if (!p[n])
+			return true;
+		p += n + 1;
+	}
+}
+
+struct entry *upper_find(struct entry *table, int n, const char *rel, size_t rel_len)
 {
 	char key[PATH_MAX + 16];
 	int head = snprintf(key, sizeof(key), "%d/", n);
@@ -76,8 +57,8 @@ static struct entry *find(struct entry *table, int n, const char *rel, size_t re
 	return e;
 }
 
-static struct entry *add_entry(struct entry **table, int n, const char *rel,
-			       const struct upper_identity *id)
+struct entry *upper_add_entry(struct upper *u, struct entry **table, int n, const char *rel,
+			      const struct upper_identity *id)
 {
 	struct entry *e = xcalloc(1, sizeof(*e));
 
@@ -86,7 +67,35 @@ static struct entry *add_entry(struct entry **table, int n, const char *rel,
 	e->rel = strchr(e->key, '/') + 1;
 	e->id = *id;
 	HASH_ADD_KEYPTR(hh, *table, e->key, strlen(e->key), e);
+	if (!u->loading)
+		upper_journal_entry(u, table == &u->copied ? "copied_up" : "whiteout", e);
 	return e;
+}
+
+void upper_add_rename(struct upper *u, int n, const char *from, const char *to)
+{
+	struct rename_rec *r;
+
+	u->renames = xrealloc(u->renames, (u->n_renames + 1) * sizeof(*u->renames));
+	r = &u->renames[u->n_renames++];
+	r->n = n;
+	r->from = xstrdup(from);
+	r->to = xstrdup(to);
+	if (!u->loading)
+		upper_journal_rename(u, r);
+}
+
+void upper_add_overlay_rec(struct upper *u, const char *src, const char *dest)
+{
+	struct overlay *o;
+
+	u->overlays = xrealloc(u->overlays, (u->n_overlays + 1) * sizeof(*u->overlays));
+	o = &u->overlays[u->n_overlays++];
+	o->src = xstrdup(src);
+	o->dest = xstrdup(dest);
+	o->dir = xasprintf("%s/%d", u->dir, u->n_overlays);
+	if (!u->loading)
+		upper_journal_overlay(u, u->n_overlays);
 }
 
 static void free_table(struct entry **table)
@@ -224,158 +233,11 @@ static bool dir_is_empty(const char *dir)
 	return empty;
 }
 
-/* A record's string member as a path: no NUL inside, not empty. */
-static const char *rec_path(const struct jr_value *obj, const char *key)
-{
-	size_t len;
-	const char *s = jr_get_string(obj, key, &len);
-
-	if (!s || !len || strlen(s) != len)
-		return NULL;
-	return s;
-}
-
-static int load_identity(const struct jr_value *e, struct upper_identity *id)
-{
-	long long v;
-	size_t len;
-	const char *hex;
-
-	memset(id, 0, sizeof(*id));
-	if (!jr_get_int(e, "mode", &v))
-		return -EINVAL;
-	id->mode = v;
-	if (jr_get_int(e, "size", &v))
-		id->size = v;
-	if (jr_get_int(e, "mtime_ns", &v))
-		id->mtime_ns = v;
-	hex = jr_get_string(e, "sha256", &len);
-	if (hex) {
-		if (sha_unhex(hex, len, id->sha256, 32) < 0)
-			return -EINVAL;
-		id->has_sha256 = true;
-	}
-	return 0;
-}
-
-static char *load_entries(struct upper *u, const struct jr_value *list, struct entry **table,
-			  const char *what)
-{
-	if (!list)
-		return NULL;
-	if (list->type != JR_ARRAY)
-		return xasprintf("\"%s\" is not a list", what);
-	for (size_t i = 0; i < list->count; i++) {
-		const struct jr_value *e = &list->items[i];
-		const char *rel = rec_path(e, "path");
-		struct upper_identity id;
-		long long n;
-
-		if (!rel || !jr_get_int(e, "overlay", &n) || n < 1 || n > u->n_overlays ||
-		    load_identity(e, &id) < 0)
-			return xasprintf("entry %zu of \"%s\" is malformed", i + 1, what);
-		if (!find(*table, n, rel, strlen(rel)))
-			add_entry(table, n, rel, &id);
-	}
-	return NULL;
-}
-
-/* Fill U from the record's JSON; an error message (malloc'd) or NULL. */
-static char *load_record(struct upper *u, const char *text, size_t len)
-{
-	autofree char *err = NULL;
-	struct jr_value *root = jr_parse(text, len, &err);
-	const struct jr_value *list;
-	char *msg = NULL;
-	long long format;
-
-	if (!root)
-		return xasprintf("not JSON (%s)", err);
-	if (!jr_get_int(root, "upper_format", &format) || format != 1) {
-		msg = xasprintf("not an upper record of format 1");
-		goto out;
-	}
-	list = jr_get(root, "overlays");
-	if (!list || list->type != JR_ARRAY) {
-		msg = xasprintf("no \"overlays\" list");
-		goto out;
-	}
-	u->overlays = xcalloc(list->count + 1, sizeof(*u->overlays));
-	for (size_t i = 0; i < list->count; i++) {
-		const struct jr_value *o = &list->items[i];
-		const char *src = rec_path(o, "src"), *dest = rec_path(o, "dest");
-		long long index;
-
-		if (!src || !dest || !jr_get_int(o, "index", &index) || index != (long long)i + 1) {
-			msg = xasprintf("overlay %zu is malformed (indexes go 1, 2, ...)", i + 1);
-			goto out;
-		}
-		u->overlays[i].src = xstrdup(src);
-		u->overlays[i].dest = xstrdup(dest);
-		u->overlays[i].dir = xasprintf("%s/%zu", u->dir, i + 1);
-		u->n_overlays++;
-	}
-	msg = load_entries(u, jr_get(root, "copied_up"), &u->copied, "copied_up");
-	if (!msg)
-		msg = load_entries(u, jr_get(root, "whiteouts"), &u->whiteouts, "whiteouts");
-	if (msg)
-		goto out;
-	list = jr_get(root, "renames");
-	if (list && list->type != JR_ARRAY) {
-		msg = xasprintf("\"renames\" is not a list");
-		goto out;
-	}
-	for (size_t i = 0; list && i < list->count; i++) {
-		const struct jr_value *r = &list->items[i];
-		const char *from = rec_path(r, "from"), *to = rec_path(r, "to");
-		long long n;
-
-		if (!from || !to || !jr_get_int(r, "overlay", &n) || n < 1 || n > u->n_overlays) {
-			msg = xasprintf("rename %zu is malformed", i + 1);
-			goto out;
-		}
-		upper_note_rename(u, n, from, to);
-	}
-out:
-	jr_free(root);
-	return msg;
-}
-
-static int read_file(const char *path, char **data, size_t *len)
-{
-	autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct strbuf sb = {0};
-
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		ssize_t got;
-
-		strbuf_grow(&sb, 65536);
-		got = read(fd, sb.buf + sb.len, 65536);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			int err = -errno;
-			strbuf_release(&sb);
-			return err;
-		}
-		if (got == 0)
-			break;
-		sb.len += got;
-	}
-	*data = sb.buf;
-	*len = sb.len;
-	return 0;
-}
-
 struct upper *upper_open(const char *dir, char **err)
 {
 	struct upper *u;
 	autofree char *abs = NULL;
-	autofree char *record = NULL;
-	autofree char *text = NULL;
-	size_t len = 0;
+	bool missing;
 	int ret;
 
 	ret = make_dirs(dir, 0700);
@@ -390,31 +252,15 @@ struct upper *upper_open(const char *dir, char **err)
 	}
 	u = xcalloc(1, sizeof(*u));
 	u->dir = steal_pointer(&abs);
-	record = xasprintf("%s/" UPPER_RECORD, u->dir);
-	ret = read_file(record, &text, &len);
-	if (ret == -ENOENT) {
-		if (!dir_is_empty(u->dir)) {
-			*err = xasprintf("%s: not empty and no " UPPER_RECORD
-					 " in it: not an upper directory",
-					 dir);
-			upper_free(u);
-			return NULL;
-		}
-		return u;
-	}
-	if (ret < 0) {
-		*err = xasprintf("%s: %s", record, strerror(-ret));
+	if (upper_record_load(u, &missing, err) < 0) {
 		upper_free(u);
 		return NULL;
 	}
-	{
-		autofree char *msg = load_record(u, text ? text : "", len);
-
-		if (msg) {
-			*err = xasprintf("%s: %s", record, msg);
-			upper_free(u);
-			return NULL;
-		}
+	if (missing && !dir_is_empty(u->dir)) {
+		*err = xasprintf(
+		    "%s: not empty and no " UPPER_RECORD " in it: not an upper directory", dir);
+		upper_free(u);
+		return NULL;
 	}
 	return u;
 }
@@ -423,6 +269,10 @@ void upper_free(struct upper *u)
 {
 	if (!u)
 		return;
+	/* A writer leaves the record whole: the journal folded into it. */
+	if (u->journaled || (u->record_exists && u->pending.len))
+		upper_record_write(u);
+	strbuf_release(&u->pending);
 	for (int i = 0; i < u->n_overlays; i++) {
 		free(u->overlays[i].src);
 		free(u->overlays[i].dest);
@@ -447,20 +297,14 @@ const char *upper_dir(const struct upper *u)
 
 int upper_add_overlay(struct upper *u, const char *src, const char *dest)
 {
-	struct overlay *o;
-
 	for (int i = 0; i < u->n_overlays; i++) {
 		if (!strcmp(u->overlays[i].src, src) && !strcmp(u->overlays[i].dest, dest)) {
 			upper_overlay_dir(u, i + 1);
 			return i + 1;
 		}
 	}
-	u->overlays = xrealloc(u->overlays, (u->n_overlays + 1) * sizeof(*u->overlays));
-	o = &u->overlays[u->n_overlays++];
-	o->src = xstrdup(src);
-	o->dest = xstrdup(dest);
-	o->dir = xasprintf("%s/%d", u->dir, u->n_overlays);
-	if (mkdir(o->dir, 0755) < 0 && errno != EEXIST)
+	upper_add_overlay_rec(u, src, dest);
+	if (mkdir(u->overlays[u->n_overlays - 1].dir, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	return u->n_overlays;
 }
@@ -493,7 +337,7 @@ bool upper_is_whiteout_exact(const struct upper *u, int n, const char *rel)
 	char buf[PATH_MAX];
 
 	rel = clean_rel(rel, buf, sizeof(buf));
-	return rel && u->whiteouts && find(u->whiteouts, n, rel, strlen(rel));
+	return rel && u->whiteouts && upper_find(u->whiteouts, n, rel, strlen(rel));
 }
 
 bool upper_is_whiteout(const struct upper *u, int n, const char *rel)
@@ -508,7 +352,7 @@ bool upper_is_whiteout(const struct upper *u, int n, const char *rel)
 		return false;
 	len = strlen(rel);
 	for (size_t i = 1; i <= len; i++) {
-		if ((i == len || rel[i] == '/') && find(u->whiteouts, n, rel, i))
+		if ((i == len || rel[i] == '/') && upper_find(u->whiteouts, n, rel, i))
 			return true;
 	}
 	return false;
@@ -525,7 +369,7 @@ const struct upper_identity *upper_copy_up_identity(const struct upper *u, int n
 	struct entry *e;
 
 	rel = clean_rel(rel, buf, sizeof(buf));
-	e = rel ? find(u->copied, n, rel, strlen(rel)) : NULL;
+	e = rel ? upper_find(u->copied, n, rel, strlen(rel)) : NULL;
 	return e ? &e->id : NULL;
 }
 
@@ -535,7 +379,7 @@ const struct upper_identity *upper_whiteout_identity(const struct upper *u, int 
 	struct entry *e;
 
 	rel = clean_rel(rel, buf, sizeof(buf));
-	e = rel ? find(u->whiteouts, n, rel, strlen(rel)) : NULL;
+	e = rel ? upper_find(u->whiteouts, n, rel, strlen(rel)) : NULL;
 	return e ? &e->id : NULL;
 }
 
@@ -550,16 +394,29 @@ int upper_note_copy_up(struct upper *u, int n, const char *rel, const char *lowe
 	rel = clean_rel(rel, buf, sizeof(buf));
 	if (!rel)
 		return -EINVAL;
-	if (find(u->copied, n, rel, strlen(rel)) || upper_is_whiteout(u, n, rel))
+	if (upper_find(u->copied, n, rel, strlen(rel)) || upper_is_whiteout(u, n, rel))
 		return 0;
 	ret = upper_identity_at(AT_FDCWD, lower_path, &id);
 	if (ret < 0)
 		return ret;
-	add_entry(&u->copied, n, rel, &id);
+	upper_add_entry(u, &u->copied, n, rel, &id);
 	return 0;
 }
 
 /* Record every object below the lower directory DIRFD (overlay N's REL) as a whiteout. */
+/* The lower object NAME in DIRFD (overlay N's REL): as copied up when it was (no second hash). */
+static int lower_identity(struct upper *u, int n, const char *rel, int dirfd, const char *name,
+			  struct upper_identity *id)
+{
+	struct entry *e = upper_find(u->copied, n, rel, strlen(rel));
+
+	if (e) {
+		*id = e->id;
+		return 0;
+	}
+	return upper_identity_at(dirfd, name, id);
+}
+
 static void whiteout_below(struct upper *u, int n, int dirfd, struct strbuf *rel)
 {
 	DIR *d = fdopendir(dirfd);
@@ -578,10 +435,10 @@ static void whiteout_below(struct upper *u, int n, int dirfd, struct strbuf *rel
 		rel->len = base;
 		strbuf_addch(rel, '/');
 		strbuf_addstr(rel, de->d_name);
-		if (find(u->whiteouts, n, rel->buf, rel->len) ||
-		    upper_identity_at(dirfd, de->d_name, &id) < 0)
+		if (upper_find(u->whiteouts, n, rel->buf, rel->len) ||
+		    lower_identity(u, n, rel->buf, dirfd, de->d_name, &id) < 0)
 			continue;
-		add_entry(&u->whiteouts, n, rel->buf, &id);
+		upper_add_entry(u, &u->whiteouts, n, rel->buf, &id);
 		if (S_ISDIR(id.mode)) {
 			int fd = openat(dirfd, de->d_name,
 					O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -599,6 +456,7 @@ int upper_note_whiteout(struct upper *u, int n, const char *rel, const char *low
 {
 	char buf[PATH_MAX];
 	struct upper_identity id;
+	struct stat st;
 	int ret;
 
 	if (n < 1 || n > u->n_overlays)
@@ -608,10 +466,12 @@ int upper_note_whiteout(struct upper *u, int n, const char *rel, const char *low
 		return -EINVAL;
 	if (upper_is_whiteout(u, n, rel))
 		return 0;
-	ret = upper_identity_at(AT_FDCWD, lower_path, &id);
+	if (lstat(lower_path, &st) < 0)
+		return -errno;
+	ret = lower_identity(u, n, rel, AT_FDCWD, lower_path, &id);
 	if (ret < 0)
 		return ret;
-	add_entry(&u->whiteouts, n, rel, &id);
+	upper_add_entry(u, &u->whiteouts, n, rel, &id);
 	if (S_ISDIR(id.mode)) {
 		int fd = open(lower_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		struct strbuf sb = {0};
@@ -628,7 +488,6 @@ int upper_note_whiteout(struct upper *u, int n, const char *rel, const char *low
 int upper_note_rename(struct upper *u, int n, const char *from, const char *to)
 {
 	char fbuf[PATH_MAX], tbuf[PATH_MAX];
-	struct rename_rec *r;
 
 	if (n < 1 || n > u->n_overlays)
 		return -EINVAL;
@@ -636,11 +495,7 @@ int upper_note_rename(struct upper *u, int n, const char *from, const char *to)
 	to = clean_rel(to, tbuf, sizeof(tbuf));
 	if (!from || !to)
 		return -EINVAL;
-	u->renames = xrealloc(u->renames, (u->n_renames + 1) * sizeof(*u->renames));
-	r = &u->renames[u->n_renames++];
-	r->n = n;
-	r->from = xstrdup(from);
-	r->to = xstrdup(to);
+	upper_add_rename(u, n, from, to);
 	return 0;
 }
 
@@ -662,7 +517,8 @@ static struct entry **sorted(struct entry *table, size_t *count)
 
 	HASH_ITER(hh, table, e, tmp)
 	list[i++] = e;
-	qsort(list, i, sizeof(*list), compare_entries);
+	if (i)
+		qsort(list, i, sizeof(*list), compare_entries);
 	*count = i;
 	return list;
 }
@@ -694,75 +550,4 @@ struct upper_rename *upper_renames(const struct upper *u, int n, size_t *count)
 	}
 	*count = k;
 	return list;
-}
-
-static const char *type_name(mode_t mode)
-{
-	if (S_ISREG(mode))
-		return "file";
-	if (S_ISDIR(mode))
-		return "dir";
-	if (S_ISLNK(mode))
-		return "link";
-	return "other";
-}
-
-static void add_entries(struct strbuf *sb, struct entry *table)
-{
-	size_t count;
-	autofree struct entry **list = sorted(table, &count);
-
-	strbuf_addch(sb, '[');
-	for (size_t i = 0; i < count; i++) {
-		const struct upper_identity *id = &list[i]->id;
-
-		strbuf_addf(sb, "%s\n  {\"overlay\": %d, \"path\": ", i ? "," : "", list[i]->n);
-		json_add_string(sb, list[i]->rel);
-		strbuf_addf(sb, ", \"type\": \"%s\", \"mode\": %u", type_name(id->mode),
-			    (unsigned)id->mode);
-		if (!S_ISDIR(id->mode))
-			strbuf_addf(sb, ", \"size\": %lld, \"mtime_ns\": %lld", id->size,
-				    id->mtime_ns);
-		if (id->has_sha256) {
-			char hex[65];
-
-			sha_hex(id->sha256, 32, hex);
-			strbuf_addf(sb, ", \"sha256\": \"%s\"", hex);
-		}
-		strbuf_addch(sb, '}');
-	}
-	strbuf_addstr(sb, count ? "\n ]" : "]");
-}
-
-int upper_save(struct upper *u)
-{
-	struct strbuf sb = {0};
-	autofree char *path = xasprintf("%s/" UPPER_RECORD, u->dir);
-	int ret;
-
-	strbuf_addstr(&sb, "{\"upper_format\": 1,\n \"overlays\": [");
-	for (int i = 0; i < u->n_overlays; i++) {
-		strbuf_addf(&sb, "%s\n  {\"index\": %d, \"src\": ", i ? "," : "", i + 1);
-		json_add_string(&sb, u->overlays[i].src);
-		strbuf_addstr(&sb, ", \"dest\": ");
-		json_add_string(&sb, u->overlays[i].dest);
-		strbuf_addch(&sb, '}');
-	}
-	strbuf_addstr(&sb, u->n_overlays ? "\n ],\n \"copied_up\": " : "],\n \"copied_up\": ");
-	add_entries(&sb, u->copied);
-	strbuf_addstr(&sb, ",\n \"whiteouts\": ");
-	add_entries(&sb, u->whiteouts);
-	strbuf_addstr(&sb, ",\n \"renames\": [");
-	for (size_t i = 0; i < u->n_renames; i++) {
-		strbuf_addf(&sb, "%s\n  {\"overlay\": %d, \"from\": ", i ? "," : "",
-			    u->renames[i].n);
-		json_add_string(&sb, u->renames[i].from);
-		strbuf_addstr(&sb, ", \"to\": ");
-		json_add_string(&sb, u->renames[i].to);
-		strbuf_addch(&sb, '}');
-	}
-	strbuf_addstr(&sb, u->n_renames ? "\n ]}\n" : "]}\n");
-	ret = write_file_atomic(path, sb.buf, sb.len);
-	strbuf_release(&sb);
-	return ret;
 }

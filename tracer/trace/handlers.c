@@ -411,6 +411,8 @@ static int overlay_change_of(const struct syscall_desc *d, int k, const struct p
 	/* link's source: the new name must not share the source's inode. */
 	if (k == 0 && d->paths[1].op == OP_CREATE && pa->res.error == 0)
 		return OVERLAY_CHANGE;
+	if (op == OP_REPLACE && pa->res.error == 0)
+		return OVERLAY_REPLACE;
 	if (access & ACCESS_WRITE)
 		return pa->res.error == 0 ? OVERLAY_CHANGE : OVERLAY_CREATE;
 	return -1;

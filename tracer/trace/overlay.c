@@ -320,6 +320,13 @@ int overlay_write(struct tracer *t, const char *path, const struct view_target *
 		return copy_up_parents(ov, rel);
 	case OVERLAY_CREATE:
 		return copy_up_parents(ov, rel);
+	case OVERLAY_REPLACE:
+		/* A directory replaced by a rename must look empty, its source names included. */
+		if (in_lower && S_ISDIR(st.st_mode) && lower_dir_has_entries(t, ov, rel))
+			return -ENOTEMPTY;
+		if (exists && !in_upper(ov, target))
+			return copy_up(t, ov, rel, false);
+		return copy_up_parents(ov, rel);
 	case OVERLAY_MOVE:
 		/* A rename's source: the whole object moves in the upper directory. */
 		err = copy_up_parents(ov, rel);

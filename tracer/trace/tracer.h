@@ -177,10 +177,11 @@ int overlay_view_path(struct tracer *t, const char *host, char *out);
 /* TARGET is below an overlay and is its lower (source) file, which must not change. */
 bool overlay_is_lower(struct tracer *t, const char *path, const struct view_target *target);
 enum overlay_change {
-	OVERLAY_CHANGE, /* an existing object written, truncated, chmod'ed, linked to */
-	OVERLAY_CREATE, /* a new name */
-	OVERLAY_DELETE, /* unlink, rmdir */
-	OVERLAY_MOVE,	/* a rename's source */
+	OVERLAY_CHANGE,	 /* an existing object written, truncated, chmod'ed, linked to */
+	OVERLAY_CREATE,	 /* a new name */
+	OVERLAY_DELETE,	 /* unlink, rmdir */
+	OVERLAY_MOVE,	 /* a rename's source */
+	OVERLAY_REPLACE, /* a rename's target that exists */
 };
 /*
  * Before a call makes CHANGE to the view path PATH below an overlay: copy

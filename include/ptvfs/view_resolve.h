@@ -51,6 +51,9 @@ struct view_resolver {
 
 extern const struct resolve_ops view_resolve_ops;
 
+/* The S_IF type of what T is (lstat of a host path, not following a link), or -errno. */
+int view_target_type(const struct view_target *t);
+
 /*
  * Resolve the view path PATH (relative to the absolute view directory BASE
  * when it does not start with "/"; BASE NULL means "/") with FLAGS

@@ -11,19 +11,13 @@
 
 #include "ptvfs/view_resolve.h"
 
-static int view_ops_lookup(void *ctx, const char *path)
+int view_target_type(const struct view_target *t)
 {
-	const struct view_resolver *vr = ctx;
-	struct view_target t;
 	struct stat st;
-	int err;
 
-	err = view_lookup(vr->view, path, &t);
-	if (err < 0)
-		return err;
-	switch (t.kind) {
+	switch (t->kind) {
 	case VIEW_HOST:
-		if (lstat(t.host, &st) < 0)
+		if (lstat(t->host, &st) < 0)
 			return -errno;
 		return st.st_mode & S_IFMT;
 	case VIEW_VIRTUAL_DIR:
@@ -34,6 +28,18 @@ static int view_ops_lookup(void *ctx, const char *path)
 		break;
 	}
 	return -ENOENT;
+}
+
+static int view_ops_lookup(void *ctx, const char *path)
+{
+	const struct view_resolver *vr = ctx;
+	struct view_target t;
+	int err;
+
+	err = view_lookup(vr->view, path, &t);
+	if (err < 0)
+		return err;
+	return view_target_type(&t);
 }
 
 static ssize_t view_ops_readlink(void *ctx, const char *path, char *buf, size_t size)

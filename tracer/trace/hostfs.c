@@ -120,9 +120,7 @@ void hostfs_free_cache(struct tracer *t)
 static int host_lookup(void *ctx, const char *path)
 {
 	struct host_resolver *hr = ctx;
-	struct lookup_entry *e;
 	struct stat st;
-	size_t len;
 
 	if (is_proc(path)) {
 		char buf[PATH_MAX], target[PATH_MAX];
@@ -138,18 +136,26 @@ static int host_lookup(void *ctx, const char *path)
 		n = magic_link_read(host, target, sizeof(target), &deleted);
 		return n > 0 && target[0] == '/' && !deleted ? S_IFLNK : RESOLVE_TYPE_OPAQUE;
 	}
-	e = cache_find(hr->tracer, path);
+	return hostfs_type(hr->tracer, path);
+}
+
+int hostfs_type(struct tracer *t, const char *path)
+{
+	struct lookup_entry *e = cache_find(t, path);
+	struct stat st;
+	size_t len;
+
 	if (e)
 		return e->type;
 	if (lstat(path, &st) < 0)
 		return -errno;
-	/* /proc changes as processes come and go: never cached. */
+	/* /proc changes as processes come and go: never cached (host_lookup keeps it out). */
 	if (S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode)) {
 		len = strlen(path);
 		e = xcalloc(1, sizeof(*e) + len + 1);
 		e->type = st.st_mode & S_IFMT;
 		memcpy(e->path, path, len + 1);
-		HASH_ADD(hh, hr->tracer->lookup_cache, path, len, e);
+		HASH_ADD(hh, t->lookup_cache, path, len, e);
 	}
 	return st.st_mode & S_IFMT;
 }

@@ -133,6 +133,8 @@ struct host_resolver {
 	struct thread *thread;
 };
 extern const struct resolve_ops host_resolve_ops;
+/* The S_IF type of the host path PATH (not in /proc), or -errno; directories and links cached. */
+int hostfs_type(struct tracer *t, const char *path);
 /* PATH was changed by a traced process: forget what was cached of it. */
 void hostfs_invalidate(struct tracer *t, const char *path);
 void hostfs_free_cache(struct tracer *t);

@@ -108,25 +108,15 @@ static bool is_below_proc_entry(const char *path)
 static int view_object_type(struct tracer *t, const char *path)
 {
 	struct view_target target;
-	struct stat st;
 	int err = view_lookup(t->view, path, &target);
 
 	if (err < 0)
 		return err;
 	overlay_apply(t, path, &target);
-	switch (target.kind) {
-	case VIEW_HOST:
-		if (lstat(target.host, &st) < 0)
-			return -errno;
-		return st.st_mode & S_IFMT;
-	case VIEW_VIRTUAL_DIR:
-		return S_IFDIR;
-	case VIEW_SYMLINK:
-		return S_IFLNK;
-	case VIEW_ABSENT:
-		break;
-	}
-	return -ENOENT;
+	/* The host's directories and links are cached, as in recording (hostfs.c). */
+	if (target.kind == VIEW_HOST)
+		return hostfs_type(t, target.host);
+	return view_target_type(&target);
 }
 
 static int viewfs_lookup(void *ctx, const char *path)
@@ -247,6 +237,8 @@ void viewfs_record(struct tracer *t, struct thread *th, const char *path, unsign
 		target.layer =
 		    LAYER_BASE_ROOT; /* a link the view itself declares: not the command's input */
 	report_add_from(t->report, path, host, access, origin_of(path, &target));
+	if (host && (access & (ACCESS_WRITE | ACCESS_DELETE)))
+		hostfs_invalidate(t, host);
 	if (t->why && th)
 		why_access(t, th, path, access);
 	if (th && th->proc)

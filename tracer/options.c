@@ -20,6 +20,7 @@
 
 #include "options.h"
 #include "ptvfs/report.h"
+#include "ptvfs/upper.h"
 #include "ptvfs/util.h"
 #include "ptvfs/view.h"
 #include "scratch.h"
@@ -151,6 +152,17 @@ static void check_output_file(const char *option, const char *file)
  * --upper DIR: a directory, or one that can be made (the overlay code makes
  * it when the command first writes): its parent exists.
  */
+/* An --upper DIR that is not one (a non-empty directory without a record, a broken record). */
+static void check_upper_record(const char *option, const char *dir)
+{
+	char *err = NULL;
+	struct upper *u = upper_open(dir, &err);
+
+	if (!u)
+		die("%s %s", option, err);
+	upper_free(u);
+}
+
 static void check_upper_dir(const char *option, const char *dir)
 {
 	autofree char *copy = xstrdup(dir);
@@ -348,6 +360,7 @@ void options_parse(int argc, char **argv, struct options *opts)
 			break;
 		case OPT_UPPER:
 			check_upper_dir(arg, a0);
+			check_upper_record(arg, a0);
 			opts->upper_dir = a0;
 			break;
 		case OPT_DEPFILE:

@@ -83,7 +83,6 @@ class Session:
         shutil.copytree(self.src, self.expected, symlinks=True)
         self.sim("overlay", self.src, "/home/user/workspace")
         self.u1 = os.path.join(self.upper, "1")
-        self.copied = set()
         self.gone = set()  # whiteouts
 
     @staticmethod

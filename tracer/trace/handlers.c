@@ -5,6 +5,9 @@
  * kernel will resolve it, and recorded with the access the call makes.
  * The access is decided before the call runs, from what exists now, so no
  * exit stop is needed (a concurrent change between the two is not seen).
+ * In a view, each path then gets what view_calls.c decides: its host path
+ * (written into the tracee when the call's own string does not reach it)
+ * or the error the call fails with.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +23,7 @@
 #include <unistd.h>
 
 #include "ptvfs/util.h"
+#include "calls.h"
 #include "tracer.h"
 
 void record_access(struct tracer *t, struct thread *th, const char *path, unsigned access)
@@ -126,18 +130,6 @@ static bool empty_path_allowed(const struct syscall_desc *d, const arch_regs *re
 		return true;
 	return (arch_arg(regs, d->flags_arg) & d->empty_path_flag) != 0;
 }
-
-/* One path argument of a stopped call, resolved. */
-struct path_arg {
-	struct resolution res;
-	/* View mode: what res.path is in the view. */
-	struct view_target target;
-	/* The path as the call gave it; NULL when the call names a descriptor's object. */
-	const char *given;
-	char given_buf[PATH_MAX];
-	/* The host directory a relative path starts from, "" when none. */
-	char host_base[PATH_MAX];
-};
 
 /*
  * The object an open descriptor names, as a resolution: its path as the
@@ -319,7 +311,7 @@ static void record_resolution(struct tracer *t, struct thread *th, const struct 
 }
 
 /* Make TH's call not run, and return RET (a -errno, or a result) instead. */
-static void skip_call(struct thread *th, const arch_regs *regs, long ret)
+void skip_call(struct thread *th, const arch_regs *regs, long ret)
 {
 	arch_regs r = *regs;
 
@@ -349,216 +341,6 @@ static void refuse_unseen(struct tracer *t, struct thread *th, const struct sysc
 {
 	refuse_call(t, th, d, regs, EPERM,
 		    "the process is not dumpable, ptvfs cannot read its paths");
-}
-
-/* The view's lookup of the directory holding the view path PATH. */
-static int lookup_parent(const struct tracer *t, const char *path, struct view_target *target)
-{
-	char dir[PATH_MAX];
-	char *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash)
-		return -EINVAL;
-	if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	return view_lookup(t->view, dir, target);
-}
-
-/* View mode: the view directory holding the view path PATH is a virtual one. */
-static bool in_virtual_dir(const struct tracer *t, const char *path)
-{
-	struct view_target target;
-
-	return lookup_parent(t, path, &target) == 0 && target.kind == VIEW_VIRTUAL_DIR;
-}
-
-/*
- * PATH is a DEST of a host layer (a bind point, a --tmpfs): its parent is
- * decided by another declaration. Such a name is a mount point, which
- * unlink, rmdir and rename cannot take away (EBUSY), as with real mounts.
- */
-static bool is_mount_point(const struct tracer *t, const char *path,
-			   const struct view_target *target)
-{
-	struct view_target parent;
-
-	if (strcmp(path, "/") == 0 || target->kind != VIEW_HOST)
-		return false;
-	return lookup_parent(t, path, &parent) == 0 && parent.layer_index != target->layer_index;
-}
-
-/*
- * View mode: the host path the kernel must be given for the path argument
- * PA of an operation OP making ACCESS, into HOST; or the -errno the call
- * must fail with instead, as it would in a mount namespace built from the
- * same declarations.
- */
-/*
- * View mode, below an overlay: the change path K of the call D makes, for
- * overlay_write(), or -1 for none (a read).
- */
-static int overlay_change_of(const struct syscall_desc *d, int k, const struct path_arg *pa,
-			     unsigned access)
-{
-	enum sys_op op = (enum sys_op)d->paths[k].op;
-
-	if (op == OP_DELETE)
-		return d->paths[1].op == OP_REPLACE && k == 0 ? OVERLAY_MOVE : OVERLAY_DELETE;
-	/* link's source: the new name must not share the source's inode. */
-	if (k == 0 && d->paths[1].op == OP_CREATE && pa->res.error == 0)
-		return OVERLAY_CHANGE;
-	if (op == OP_REPLACE && pa->res.error == 0)
-		return OVERLAY_REPLACE;
-	if (access & ACCESS_WRITE)
-		return pa->res.error == 0 ? OVERLAY_CHANGE : OVERLAY_CREATE;
-	return -1;
-}
-
-/* unlink of a directory, rmdir of something else: what the kernel would say. */
-static int delete_type_error(const struct syscall_desc *d, const arch_regs *regs, int type)
-{
-	bool wants_dir =
-	    d->nr == __NR_rmdir || (d->nr == __NR_unlinkat && (arch_arg(regs, 2) & AT_REMOVEDIR));
-
-	if (wants_dir && type != S_IFDIR)
-		return -ENOTDIR;
-	if (!wants_dir && type == S_IFDIR)
-		return -EISDIR;
-	return 0;
-}
-
-static int kernel_path(struct tracer *t, const struct syscall_desc *d, int k, const arch_regs *regs,
-		       const struct path_arg *pa, unsigned access, unsigned long open_flags,
-		       char *host, long *answer)
-{
-	const struct resolution *res = &pa->res;
-	const struct view_target *target = &pa->target;
-	enum sys_op op = (enum sys_op)d->paths[k].op;
-	bool changes = access & (ACCESS_WRITE | ACCESS_DELETE);
-	int change = target->layer == LAYER_OVERLAY ? overlay_change_of(d, k, pa, access) : -1;
-
-	*answer = 1;
-	/* Missing, and not made by this call: fails as the view says, whatever the host has. */
-	if (res->error && !(access & ACCESS_WRITE))
-		return res->error;
-
-	if (change == OVERLAY_DELETE && res->error == 0 && regs) {
-		int err = delete_type_error(d, regs, res->type);
-		if (err < 0)
-			return err;
-	}
-	if (change >= 0 && (target->kind == VIEW_HOST ||
-			    (target->kind == VIEW_ABSENT && change == OVERLAY_CREATE)))
-		return overlay_write(t, res->path, target, change, res->error == 0, host, answer);
-	switch (target->kind) {
-	case VIEW_HOST:
-		if (changes && target->read_only)
-			return -EROFS;
-		if ((op == OP_DELETE || op == OP_REPLACE) && res->error == 0 &&
-		    is_mount_point(t, res->path, target))
-			return -EBUSY;
-		/* A directory opened (to be listed) whose listing the view changes. */
-		if (op == OP_OPEN && res->error == 0 && res->type == S_IFDIR &&
-		    (open_flags & __O_TMPFILE) != __O_TMPFILE &&
-		    (!view_dir_is_plain(t->view, res->path) || overlay_lists(t, res->path, target)))
-			return viewfs_stand_in(t, res->path, host);
-		snprintf(host, PATH_MAX, "%s", target->host);
-		return 0;
-	case VIEW_VIRTUAL_DIR:
-		if (changes)
-			return -EROFS;
-		return viewfs_stand_in(t, res->path, host);
-	case VIEW_SYMLINK: {
-		/* A declared link itself (not followed): its placeholder in its directory's stand-in. */
-		char dir[PATH_MAX];
-		char *slash;
-		int err;
-
-		if (changes)
-			return -EROFS;
-		snprintf(dir, sizeof(dir), "%s", res->path);
-		slash = strrchr(dir, '/');
-		if (slash == dir)
-			slash[1] = '\0';
-		else
-			*slash = '\0';
-		err = viewfs_stand_in(t, dir, host);
-		if (err < 0)
-			return err;
-		if (snprintf(host, PATH_MAX, "%s%s", t->stand_in_dir, res->path) >= PATH_MAX)
-			return -ENAMETOOLONG;
-		return 0;
-	}
-	case VIEW_ABSENT:
-		break;
-	}
-	/* A new name where the view has no host directory: in a virtual one, or a hidden name. */
-	if (res->error == 0)
-		return -ENOENT;
-	return in_virtual_dir(t, res->path) ? -EROFS : -EACCES;
-}
-
-/*
- * Whether the kernel, given the path as the call wrote it, reaches HOST
- * itself, so the call needs no rewriting (and no exit stop): the same
- * absolute path, or a relative one that joined to its host directory is
- * HOST. HOST's directories are known to be directories, not links, so the
- * kernel's walk of the same names ends at the same file; a ".." is not
- * trusted (it undoes a link the lexical join cannot see).
- */
-static bool kernel_reaches(const struct path_arg *pa, const char *host)
-{
-	char joined[PATH_MAX];
-	const char *p = pa->given;
-
-	if (p[0] == '/')
-		return strcmp(p, host) == 0;
-	if (!pa->host_base[0])
-		return false;
-	for (const char *c = p; (c = strstr(c, "..")); c += 2)
-		if ((c == p || c[-1] == '/') && (c[2] == '\0' || c[2] == '/'))
-			return false;
-	return path_join_lexical(pa->host_base, p, joined) == 0 && strcmp(joined, host) == 0;
-}
-
-/* View mode: readlink of a magic link of /proc answered with the view path it stands for. */
-static bool answer_proc_readlink(struct tracer *t, struct thread *th, const struct syscall_desc *d,
-				 const arch_regs *regs, const struct path_arg *pa)
-{
-	char target[PATH_MAX];
-	unsigned long buf = arch_arg(regs, d->paths[0].path + 1);
-	size_t size = arch_arg(regs, d->paths[0].path + 2);
-	ssize_t n;
-
-	if (!pa->given || pa->res.error ||
-	    (pa->res.type != S_IFLNK && pa->res.type != RESOLVE_TYPE_OPAQUE) ||
-	    strncmp(pa->res.path, "/proc/", 6) != 0 || !strchr(pa->res.path + 6, '/'))
-		return false;
-	n = viewfs_read_link(t, th, pa->res.path, target, sizeof(target));
-	if (n < 0)
-		return false;
-	if ((long)size <= 0) {
-		skip_call(th, regs, -EINVAL);
-		return true;
-	}
-	if ((size_t)n > size)
-		n = size;
-	skip_call(th, regs, tracee_write(th->tid, buf, target, n) < 0 ? -EFAULT : n);
-	return true;
-}
-
-/* An access() family call asking whether the path may be written (W_OK). */
-static bool asks_write_access(const struct syscall_desc *d, const arch_regs *regs)
-{
-	if (d->nr == __NR_access)
-		return arch_arg(regs, 1) & W_OK;
-	if (d->nr == __NR_faccessat || d->nr == __NR_faccessat2)
-		return arch_arg(regs, 2) & W_OK;
-	return false;
 }
 
 /* Returns true when the exit stop is needed (rewritten arguments to restore). */
@@ -677,84 +459,6 @@ static bool handle_openat2(struct tracer *t, struct thread *th, const struct sys
 			row.follow = false;
 		return handle_paths(t, th, &row, regs, how.flags);
 	}
-}
-
-/* The argv strings of an exec at ARGV in TH (for the report), or NULL. */
-static char **read_argv(struct thread *th, unsigned long argv)
-{
-	struct strbuf sb = {0};
-	char arg[PATH_MAX];
-	char **out;
-
-	for (int i = 0; i < 4096; i++) {
-		unsigned long at;
-		ssize_t n;
-
-		if (tracee_read(th->tid, argv + i * sizeof(at), &at, sizeof(at)) < 0 || !at)
-			break;
-		n = tracee_read_string(th->tid, at, arg, sizeof(arg));
-		if (n < 0)
-			break;
-		strbuf_add(&sb, arg, n + 1);
-	}
-	out = argv_from_cmdline(sb.buf ? sb.buf : "", sb.len);
-	free(sb.buf);
-	return out;
-}
-
-/*
- * View mode: give the exec planned as P its file and, when the plan
- * changed it, its argv: new strings and the pointer array in the tracee.
- */
-static int remap_exec(struct thread *th, struct remap *m, const struct syscall_desc *d,
-		      const struct exec_plan *p)
-{
-	int argv_arg = d->paths[0].path + 1;
-	unsigned long argv = arch_arg(&m->regs, argv_arg);
-	unsigned long *ptrs;
-	size_t count = 0, cap = 64;
-	int err = 0;
-
-	if (remap_arg_string(th, m, d->paths[0].path, p->host) < 0)
-		return -EFAULT;
-	if (d->flags_arg != SYS_NO_ARG) /* execveat: the path is absolute, not the descriptor's */
-		arch_set_arg(&m->regs, d->flags_arg,
-			     arch_arg(&m->regs, d->flags_arg) & ~(unsigned long)AT_EMPTY_PATH);
-	if (!p->argv_changed)
-		return 0;
-	ptrs = xmalloc(cap * sizeof(*ptrs));
-	for (int i = 0; i < p->count && !err; i++) {
-		unsigned long at = 0;
-
-		if (p->entries[i].s) {
-			at = remap_place(th, m, p->entries[i].s, strlen(p->entries[i].s) + 1);
-			err = at ? 0 : -EFAULT;
-		} else if (argv) {
-			err = tracee_read(th->tid, argv + p->entries[i].orig * sizeof(at), &at,
-					  sizeof(at));
-		}
-		ptrs[count++] = at;
-	}
-	for (long i = p->keep_from; argv && !err; i++) {
-		unsigned long at;
-
-		err = tracee_read(th->tid, argv + i * sizeof(at), &at, sizeof(at));
-		if (err || !at)
-			break;
-		if (count + 1 >= cap)
-			ptrs = xrealloc(ptrs, (cap *= 2) * sizeof(*ptrs));
-		ptrs[count++] = at;
-	}
-	ptrs[count++] = 0;
-	if (!err) {
-		unsigned long at = remap_place(th, m, ptrs, count * sizeof(*ptrs));
-		if (at)
-			arch_set_arg(&m->regs, argv_arg, at);
-		else
-			err = -E2BIG;
-	}
-	free(ptrs);
-	return err;
 }
 
 static bool handle_exec(struct tracer *t, struct thread *th, const struct syscall_desc *d,
@@ -987,68 +691,6 @@ static void keep_child_traced(struct thread *th, const struct syscall_desc *d, a
 		return;
 	flags &= ~(uint64_t)CLONE_UNTRACED;
 	tracee_write(th->tid, arch_arg(regs, 0), &flags, sizeof(flags));
-}
-
-/* View mode: getcwd answered with the view's directory. */
-static void answer_getcwd(struct tracer *t, struct thread *th, const arch_regs *regs)
-{
-	const char *cwd = viewfs_cwd(t, th);
-	size_t size = arch_arg(regs, 1);
-	size_t len = cwd ? strlen(cwd) + 1 : 0;
-	long ret = len;
-
-	if (!cwd)
-		ret = viewfs_cwd_error(th) ? viewfs_cwd_error(th) : -ENOENT;
-	else if (len > size)
-		ret = -ERANGE;
-	else if (tracee_write(th->tid, arch_arg(regs, 0), cwd, len) < 0)
-		ret = -EFAULT;
-	skip_call(th, regs, ret);
-}
-
-/* View mode: the size of the buffer an AF_UNIX address will be handed back in. */
-static bool sockname_stop(struct thread *th, const arch_regs *regs)
-{
-	int size = 0;
-
-	if (!arch_arg(regs, 1) || tracee_read(th->tid, arch_arg(regs, 2), &size, sizeof(size)) < 0)
-		return false;
-	th->sockname_size = size < 0 ? 0 : size;
-	return true;
-}
-
-/* At the exit: an AF_UNIX address naming a host path becomes its view path. */
-static void sockname_exit(struct tracer *t, struct thread *th)
-{
-	struct sockaddr_un sun;
-	char view[PATH_MAX];
-	arch_regs regs;
-	int len;
-	size_t n, want;
-
-	if (ptrace(PTRACE_GETREGS, th->tid, 0, &regs) < 0 || arch_return_value(&regs) < 0 ||
-	    tracee_read(th->tid, arch_arg(&regs, 2), &len, sizeof(len)) < 0)
-		return;
-	n = len < (int)sizeof(sun) ? len : sizeof(sun);
-	if (n > th->sockname_size)
-		n = th->sockname_size;
-	memset(&sun, 0, sizeof(sun));
-	if (n <= offsetof(struct sockaddr_un, sun_path) ||
-	    tracee_read(th->tid, arch_arg(&regs, 1), &sun, n) < 0 || sun.sun_family != AF_UNIX ||
-	    sun.sun_path[0] != '/')
-		return;
-	sun.sun_path[sizeof(sun.sun_path) - 1] = '\0';
-	if (viewfs_view_path(t, sun.sun_path, view) < 0 || strcmp(view, sun.sun_path) == 0 ||
-	    strlen(view) >= sizeof(sun.sun_path))
-		return;
-	memset(sun.sun_path, 0, sizeof(sun.sun_path));
-	memcpy(sun.sun_path, view, strlen(view));
-	/* As the kernel: the whole length is told, the address cut to the buffer. */
-	want = offsetof(struct sockaddr_un, sun_path) + strlen(view) + 1;
-	len = (int)want;
-	tracee_write(th->tid, arch_arg(&regs, 1), &sun,
-		     want < th->sockname_size ? want : th->sockname_size);
-	tracee_write(th->tid, arch_arg(&regs, 2), &len, sizeof(len));
 }
 
 bool handle_syscall_stop(struct tracer *t, struct thread *th)

@@ -4,6 +4,8 @@
 Generates six workloads in a temporary directory, runs each untraced and under
 ptvfs, PRoot and strace (unpinned and pinned to CPU 0), checks that every mode
 produced the same result as the untraced run, and prints a table of medians.
+Then the view setup (view_setup) and the cost of copy-on-write (overlay_bench),
+each a section of its own; see bench/README.md.
 """
 
 import argparse
@@ -447,7 +449,7 @@ def main():
     ap = argparse.ArgumentParser(prog="scripts/bench")
     ap.add_argument("--ptvfs", required=True)
     ap.add_argument("--quick", action="store_true", help="1 timed run per mode")
-    ap.add_argument("--only", choices=[w.name for w in WORKLOADS] + [VIEW_SETUP],
+    ap.add_argument("--only", choices=[w.name for w in WORKLOADS] + [VIEW_SETUP, OVERLAY],
                     action="append")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--pinned-runs", type=int, default=None)
@@ -461,6 +463,18 @@ def main():
     ap.add_argument("--view-disk-runs", type=int, default=None,
                     help="view-setup: rounds that also build the symlink forest on "
                     "the disk (~1 min each here; default: every round)")
+    ap.add_argument("--overlay-big-mb", type=int, default=100,
+                    help="overlay: size of the large file in MB (default 100)")
+    ap.add_argument("--overlay-small", type=int, default=2000,
+                    help="overlay: number of small files (default 2000)")
+    ap.add_argument("--overlay-small-kb", type=int, default=4,
+                    help="overlay: size of each small file in kB (default 4)")
+    ap.add_argument("--overlay-tmpfs", type=int, default=1,
+                    help="overlay: also run the copy-up on /dev/shm (tmpfs): 1 "
+                    "(default) or 0")
+    ap.add_argument("--overlay-copies", type=int, default=10,
+                    help="overlay: copies of tracer/*.c the formatter runs over "
+                    "(default 10)")
     a = ap.parse_args()
 
     modes = a.modes.split(",")
@@ -474,14 +488,18 @@ def main():
     ptvfs = os.path.abspath(a.ptvfs)
     selected = [W for W in WORKLOADS if not a.only or W.name in a.only]
 
-    work_lines = view_lines = None
+    work_lines = view_lines = overlay_lines = None
     if selected:
         work_lines = run_workloads(a, modes, runs, pruns, ptvfs, selected)
     if not a.only or VIEW_SETUP in a.only:
         if selected:
             print()
         view_lines = view_setup(a, runs, ptvfs)
-    write_results(a.out, work_lines, view_lines)
+    if not a.only or OVERLAY in a.only:
+        if selected or view_lines is not None:
+            print()
+        overlay_lines = overlay_bench(a, runs, ptvfs)
+    write_results(a.out, work_lines, view_lines, overlay_lines)
     print("results written to %s" % a.out)
 
 
@@ -666,24 +684,36 @@ VIEW_SETUP = "view-setup"
 VIEW_MARK = "== view setup"     # first line of the section in the results file
 
 
-def write_results(path, work_lines, view_lines):
-    """Write the workload table and the view-setup section to PATH; a part
-    not run this time is kept as the file had it."""
+def write_results(path, work_lines, view_lines, overlay_lines=None):
+    """Write the workload table, the view-setup section and the overlay section
+    to PATH, in that order; a part not run this time is kept as the file had it."""
     try:
         with open(path) as f:
             old = f.read()
     except OSError:
         old = ""
-    at = 0 if old.startswith(VIEW_MARK) else old.find("\n" + VIEW_MARK)
-    old_work, old_view = (old, "") if at < 0 else (old[:at], old[at:].lstrip("\n"))
-    work = "\n".join(work_lines) + "\n" if work_lines is not None else old_work
-    view = "\n".join(view_lines) + "\n" if view_lines is not None else old_view
-    text = work.rstrip("\n") + "\n"
-    if view:
-        text = (text + "\n" if work.strip() else "") + view
+    marks = [VIEW_MARK, OVERLAY_MARK]
+    starts = []
+    for m in marks:
+        at = 0 if old.startswith(m) else old.find("\n" + m)
+        if at >= 0:
+            starts.append((at if at == 0 else at + 1, m))
+    starts.sort()
+    old_parts = {"work": old[:starts[0][0]] if starts else old}
+    for k, (at, m) in enumerate(starts):
+        end = starts[k + 1][0] if k + 1 < len(starts) else len(old)
+        old_parts[m] = old[at:end]
+    new_parts = {"work": work_lines, VIEW_MARK: view_lines, OVERLAY_MARK: overlay_lines}
+    parts = []
+    for key in ["work"] + marks:
+        lines = new_parts[key]
+        text = "\n".join(lines) if lines is not None else old_parts.get(key, "")
+        text = text.strip("\n")
+        if text.strip():
+            parts.append(text + "\n")
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as f:
-        f.write(text)
+        f.write("\n".join(parts))
 
 
 def kv(text):
@@ -1049,6 +1079,598 @@ def view_setup(a, runs, ptvfs):
         say()
         keep = True
     say("view-setup bench took %.0f s" % (time.perf_counter() - began))
+    if keep:
+        say("work directory kept: %s%s" % (root, " and " + shm if shm else ""))
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+        if shm:
+            shutil.rmtree(shm, ignore_errors=True)
+    return lines
+
+
+# ---------------------------------------------------------------- overlay
+#
+# The cost of copy-on-write: `ptvfs --overlay` appending to a large file and to
+# many small ones (each first write copies the file up) against the same
+# appends on a copy and a plain cp of the data; then a formatter
+# (`clang-format -i` over a few hundred C files) under `ptvfs --workspace`
+# against the same run on a copy, and `ptvfs diff` / `ptvfs apply` of what it
+# proposed. The writer is bench/overlay_append.c, compiled here with cc.
+
+OVERLAY = "overlay"
+OVERLAY_MARK = "== overlay"     # first line of the section in the results file
+APPEND_LINE = b"appended by the ptvfs overlay bench\n"   # as overlay_append.c writes
+
+
+def tree_state(top, content=False):
+    """{relative path: (size, mtime_ns)} (or sha256 with CONTENT) of the files below TOP."""
+    out = {}
+    for d, dirs, files in os.walk(top):
+        for f in files:
+            p = os.path.join(d, f)
+            rel = os.path.relpath(p, top)
+            if content:
+                out[rel] = sha(p)
+            else:
+                st = os.lstat(p)
+                out[rel] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+def restore_tree(pristine, dest):
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(pristine, dest, symlinks=True)
+
+
+def upper_root(upper):
+    """The directory of overlay 1's captured files in UPPER (UPPER/1)."""
+    subs = [d for d in os.listdir(upper) if os.path.isdir(os.path.join(upper, d))]
+    if len(subs) != 1:
+        raise RuntimeError("upper holds %d overlay directories (%s), not 1" % (
+            len(subs), ", ".join(subs)))
+    return os.path.join(upper, subs[0])
+
+
+def overlay_bench(a, runs, ptvfs):
+    """The overlay section; returns its lines (also printed)."""
+    began = time.perf_counter()
+    root = tempfile.mkdtemp(prefix="ptvfs-bench-overlay-")
+    logs = os.path.join(root, "logs")
+    os.makedirs(logs)
+    # The copy-up runs on the disk under /tmp and again on tmpfs (/dev/shm): on
+    # ext4, creating files right after deleting as many costs far more (below).
+    shm = None
+    if (a.overlay_tmpfs and os.path.isdir("/dev/shm")
+            and mount_of("/dev/shm")[1] == "tmpfs"):
+        shm = tempfile.mkdtemp(prefix="ptvfs-bench-overlay-", dir="/dev/shm")
+    places = []
+    for name, top in (("disk", root), ("tmpfs", shm)):
+        if top:
+            places.append({
+                "name": name, "top": top,
+                "src": os.path.join(top, "src"),    # the lower tree: big.bin, small/...
+                "copy": os.path.join(top, "copy"),  # a copy of it, for the native appends
+                "dst": os.path.join(top, "cp"),     # where the reference cp copies to
+                "upper": os.path.join(top, "upper")})
+    src = places[0]["src"]
+    appender = os.path.join(root, "overlay_append")
+    problems, keep = [], a.keep
+    lines = []
+
+    def say(s=""):
+        print(s, flush=True)
+        lines.append(s)
+
+    def log(s):
+        print(s, flush=True)
+
+    big_size = a.overlay_big_mb << 20
+    nsmall, small_size = a.overlay_small, a.overlay_small_kb * 1024
+    log("== overlay: preparing (%d MB file, %d files of %d kB, %d copies of tracer/*.c)" % (
+        a.overlay_big_mb, nsmall, a.overlay_small_kb, a.overlay_copies))
+    sh(["cc", "-O2", "-Wall", "-o", appender,
+        os.path.join(TOP, "bench", "overlay_append.c")], root, BENCH_ENV)
+
+    # ---- the source tree: one large file of random bytes, many small text files
+    import base64
+    os.makedirs(os.path.join(src, "small"))
+    with open(os.path.join(src, "big.bin"), "wb") as f:
+        left = big_size
+        while left:
+            n = min(left, 1 << 20)
+            f.write(os.urandom(n))
+            left -= n
+    small_rels = []
+    per_dir = 100
+    for i in range(nsmall):
+        rel = "small/d%02d/f%04d.txt" % (i // per_dir, i)
+        if i % per_dir == 0:
+            os.makedirs(os.path.join(src, os.path.dirname(rel)))
+        text = b"".join(base64.b64encode(os.urandom(48)) + b"\n"
+                        for _ in range(small_size // 65 + 1))[:small_size - 1] + b"\n"
+        with open(os.path.join(src, rel), "wb") as f:
+            f.write(text)
+        small_rels.append(rel)
+    lists = {"big": os.path.join(root, "big.list"), "small": os.path.join(root, "small.list")}
+    rels = {"big": ["big.bin"], "small": small_rels}
+    sizes = {"big": big_size, "small": small_size}
+    for g in ("big", "small"):
+        with open(lists[g], "w") as f:
+            f.write("".join(r + "\n" for r in rels[g]))
+    for pl in places:
+        if pl["src"] != src:
+            shutil.copytree(src, pl["src"])
+        shutil.copytree(src, pl["copy"])
+        pl["state"] = tree_state(pl["src"])
+        pl["fs"] = mount_of(pl["top"])
+        probe = subprocess.run(["cp", "--reflink=always",
+                                os.path.join(pl["src"], small_rels[0]),
+                                os.path.join(pl["top"], "reflink-probe")],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        pl["reflink"] = ("yes" if probe.returncode == 0 else
+                         "no (cp --reflink=always: %s)" % probe.stdout.strip().split(": ")[-1])
+    h = hashlib.sha256()
+    with open(os.path.join(src, "big.bin"), "rb") as f:
+        while True:
+            b = f.read(1 << 20)
+            if not b:
+                break
+            h.update(b)
+    h.update(APPEND_LINE)
+    big_expected = h.hexdigest()
+
+    # ---- the formatter's tree: COPIES copies of tracer/*.c as committed at HEAD
+    fmt = os.path.join(root, "fmt")
+    pristine = os.path.join(fmt, "pristine")   # never written after preparation
+    fnative = os.path.join(fmt, "native")      # native runs: a copy of pristine
+    fsrc = os.path.join(fmt, "src")            # --workspace SRC: apply writes it
+    fupper = os.path.join(fmt, "upper")
+    patch = os.path.join(fmt, "patch.diff")
+    try:
+        names = subprocess.run(["git", "-C", TOP, "ls-files", "--", "tracer/*.c"],
+                               stdout=subprocess.PIPE, text=True, check=True,
+                               timeout=30).stdout.split()
+
+        def content(path):
+            return subprocess.run(["git", "-C", TOP, "show", "HEAD:" + path],
+                                  stdout=subprocess.PIPE, check=True, timeout=30).stdout
+        origin = "tracer/*.c as committed at HEAD"
+    except (OSError, subprocess.SubprocessError):
+        names = sorted(os.path.relpath(os.path.join(d, f), TOP)
+                       for d, _, fl in os.walk(os.path.join(TOP, "tracer"))
+                       for f in fl if f.endswith(".c"))
+
+        def content(path):
+            return read(os.path.join(TOP, path))
+        origin = "tracer/*.c of the working tree"
+    texts = {n: content(n) for n in names}
+    style = content(".clang-format") if os.path.exists(
+        os.path.join(TOP, ".clang-format")) else b"BasedOnStyle: LLVM\n"
+    fmt_files = []
+    for c in range(a.overlay_copies):
+        for n in names:
+            rel = "c%02d/%s" % (c, n[len("tracer/"):])
+            os.makedirs(os.path.dirname(os.path.join(pristine, rel)), exist_ok=True)
+            with open(os.path.join(pristine, rel), "wb") as f:
+                f.write(texts[n])
+            fmt_files.append(rel)
+    with open(os.path.join(pristine, ".clang-format"), "wb") as f:
+        f.write(style)
+    # One file in ten is reformatted in LLVM's default style (2-space indent), so
+    # that the repository's own style has something to put back.
+    skewed = fmt_files[5::10]
+    have_cf = shutil.which("clang-format", path=BENCH_ENV["PATH"]) is not None
+    if have_cf:
+        sh(["clang-format", "-i", "--style=LLVM"] + skewed, pristine, BENCH_ENV)
+    fmt_lines = sum(read(os.path.join(pristine, r)).count(b"\n") for r in fmt_files)
+    variants = [
+        ("fmt-file", "`clang-format -i FILES` (the repository's .clang-format, found "
+         "in the workspace's top directory)", ["clang-format", "-i"]),
+        ("fmt-llvm", "`clang-format -i --style=LLVM FILES`", ["clang-format", "-i",
+                                                             "--style=LLVM"]),
+    ] if have_cf else []
+    clang_version = subprocess.run(["clang-format", "--version"], stdout=subprocess.PIPE,
+                                   text=True).stdout.strip() if have_cf else "no clang-format"
+    restore_tree(pristine, fnative)
+    restore_tree(pristine, fsrc)
+    pristine_hash = tree_state(pristine, content=True)
+    os.sync()
+    log("   prepared in %.1f s" % (time.perf_counter() - began))
+
+    # ---- the rows
+    val = {}            # row -> list of ms
+    failed = {}         # row -> short reason
+    rss = {}            # row -> (VmHWM kB, /usr/bin/time %M kB)
+    ref = {}            # variant -> {rel: sha256} of the native result
+    changed = {}        # variant -> set of the files the formatter changes
+    patch_info = {}     # variant -> (files, lines) of the diff
+    state = {"fsrc dirty": False}
+
+    def fail(row, why):
+        if row not in failed:
+            failed[row] = why
+            problems.append("%s: %s" % (row, why))
+
+    def run(row, argv, cwd, warm, out=None):
+        """Run ARGV once (sync first); returns ms or None. At the warm-up the
+        run goes under /usr/bin/time with ptvfs's VmHWM polled and is not counted."""
+        se = os.path.join(logs, row.replace(" ", "_") + ".err")
+        rf = os.path.join(logs, row.replace(" ", "_") + ".rss")
+        full = (["/usr/bin/time", "-f", "%M", "-o", rf] + argv) if warm else argv
+        os.sync()
+        try:
+            dt, rc, _, hwm = run_once(full, cwd, BENCH_ENV, out, se, 600,
+                                      poll_pid_rss=warm)
+        except Hang:
+            fail(row, "no exit after 600 s: %s" % fmt_cmd(argv, cwd))
+            return None
+        if rc != 0:
+            fail(row, "exit status %d: %s  (stderr: %s)" % (rc, fmt_cmd(argv, cwd),
+                                                            tail(se)))
+            return None
+        if warm:
+            rss[row] = (hwm, read_rss(rf))
+        return dt * 1e3
+
+    def record(row, ms, why, warm):
+        if ms is None:
+            return
+        if why:
+            fail(row, why)
+            return
+        if not warm and row not in failed:
+            val.setdefault(row, []).append(ms)
+
+    def appended(top, g, full):
+        """Why the files of group G below TOP are not their source plus the line."""
+        for r in rels[g]:
+            p = os.path.join(top, r)
+            try:
+                size = os.path.getsize(p)
+            except OSError as e:
+                return "%s: %s" % (r, e.strerror)
+            if size != sizes[g] + len(APPEND_LINE):
+                return "%s: %d bytes, expected %d" % (r, size, sizes[g] + len(APPEND_LINE))
+            if full:
+                if g == "big":
+                    if sha(p) != big_expected:
+                        return "%s: contents differ from the source plus the line" % r
+                elif read(p) != read(os.path.join(src, r)) + APPEND_LINE:
+                    return "%s: contents differ from the source plus the line" % r
+        return None
+
+    def truncate_copy(pl, g):
+        for r in rels[g]:
+            os.truncate(os.path.join(pl["copy"], r), sizes[g])
+
+    def copy_up_round(warm):
+        for pl in places:
+            p, copy, upper, dst = pl["name"], pl["copy"], pl["upper"], pl["dst"]
+            for g in ("big", "small"):
+                # the appends on a copy (restored by truncation, untimed)
+                for row, pre in (("%s %s native" % (p, g), []),
+                                 ("%s %s ptvfs" % (p, g), [ptvfs, "--"])):
+                    if row in failed:
+                        continue
+                    truncate_copy(pl, g)
+                    ms = run(row, pre + [appender, copy, lists[g]], root, warm)
+                    record(row, ms, ms is not None and appended(copy, g, warm), warm)
+                row = "%s %s overlay" % (p, g)
+                if row not in failed:
+                    shutil.rmtree(upper, ignore_errors=True)
+                    ms = run(row, [ptvfs, "--overlay", pl["src"], "/w", "--upper", upper,
+                                   "--", appender, "/w", lists[g]], root, warm)
+                    why = None
+                    if ms is not None:
+                        if tree_state(pl["src"]) != pl["state"]:
+                            why = "the source tree changed"
+                        else:
+                            try:
+                                up = upper_root(upper)
+                                why = appended(up, g, warm)
+                                n = sum(len(fl) for _, _, fl in os.walk(up))
+                                if not why and n != len(rels[g]):
+                                    why = "upper holds %d files, %d were written" % (
+                                        n, len(rels[g]))
+                            except (OSError, RuntimeError) as e:
+                                why = "upper: %s" % e
+                    record(row, ms, why, warm)
+                row = "%s %s cp" % (p, g)
+                if row not in failed:
+                    shutil.rmtree(dst, ignore_errors=True)
+                    os.makedirs(dst)
+                    what = (["cp", os.path.join(pl["src"], "big.bin"),
+                             os.path.join(dst, "big.bin")] if g == "big" else
+                            ["cp", "-r", os.path.join(pl["src"], "small"),
+                             os.path.join(dst, "small")])
+                    ms = run(row, what, root, warm)
+                    why = None
+                    if ms is not None:
+                        for r in rels[g]:
+                            if os.path.getsize(os.path.join(dst, r)) != sizes[g]:
+                                why = "%s: wrong size" % r
+                                break
+                    record(row, ms, why, warm)
+            shutil.rmtree(dst, ignore_errors=True)
+            shutil.rmtree(upper, ignore_errors=True)
+            truncate_copy(pl, "big")
+            truncate_copy(pl, "small")
+        row = "overlay startup"
+        if row not in failed:
+            upper = places[0]["upper"]
+            ms = run(row, [ptvfs, "--overlay", src, "/w", "--upper", upper, "--",
+                           "/bin/true"], root, warm)
+            record(row, ms, None, warm)
+            shutil.rmtree(upper, ignore_errors=True)
+        # The hash ptvfs records at copy-up, in process (OpenSSL via hashlib).
+        os.sync()
+        t0 = time.perf_counter()
+        hh = hashlib.sha256()
+        with open(os.path.join(src, "big.bin"), "rb") as f:
+            while True:
+                b = f.read(1 << 17)
+                if not b:
+                    break
+                hh.update(b)
+        hh.hexdigest()
+        record("big sha256", (time.perf_counter() - t0) * 1e3, None, warm)
+
+    def result_of(top, v):
+        """Why the formatted tree TOP is not variant V's native result."""
+        got = tree_state(top, content=True)
+        if got != ref[v]:
+            bad = sorted(r for r in set(got) | set(ref[v]) if got.get(r) != ref[v].get(r))
+            return "%d files differ from the native result (e.g. %s)" % (len(bad), bad[0])
+        return None
+
+    def fmt_round(warm):
+        for v, _, cmd in variants:
+            argv = cmd + fmt_files
+            row = "%s native" % v
+            restore_tree(pristine, fnative)
+            ms = run(row, argv, fnative, warm)
+            if ms is not None and v not in ref:
+                ref[v] = tree_state(fnative, content=True)
+                changed[v] = {r for r, s in ref[v].items() if pristine_hash.get(r) != s}
+            record(row, ms, ms is not None and result_of(fnative, v), warm)
+            row = "%s ptvfs" % v
+            if row not in failed and v in ref:
+                restore_tree(pristine, fnative)
+                ms = run(row, [ptvfs, "--"] + argv, fnative, warm)
+                record(row, ms, ms is not None and result_of(fnative, v), warm)
+            if v not in ref:
+                continue
+            row = "%s workspace" % v
+            if row in failed:
+                continue
+            if state["fsrc dirty"]:
+                restore_tree(pristine, fsrc)
+                state["fsrc dirty"] = False
+            before = tree_state(fsrc)
+            shutil.rmtree(fupper, ignore_errors=True)
+            ms = run(row, [ptvfs, "--workspace", fsrc, "--upper", fupper, "--"] + argv,
+                     fsrc, warm)
+            if ms is None:
+                continue
+            why = None
+            if tree_state(fsrc) != before:
+                why = "the source tree changed during the run"
+            else:
+                try:
+                    up = upper_root(fupper)
+                    got = tree_state(up, content=True)
+                    if set(got) != changed[v]:
+                        why = ("upper holds %d files, the formatter changed %d (extra: %s; "
+                               "missing: %s)" % (len(got), len(changed[v]),
+                                                 sorted(set(got) - changed[v])[:3],
+                                                 sorted(changed[v] - set(got))[:3]))
+                    elif any(got[r] != ref[v][r] for r in got):
+                        why = "captured files differ from the native result"
+                except (OSError, RuntimeError) as e:
+                    why = "upper: %s" % e
+            record(row, ms, why, warm)
+            if why:
+                continue
+            row = "%s diff" % v
+            if row not in failed:
+                ms = run(row, [ptvfs, "diff", fupper], root, warm, out=patch)
+                why = None
+                if ms is not None:
+                    text = read(patch)
+                    patch_info[v] = (text.count(b"\ndiff --git ") + text.startswith(
+                        b"diff --git "), text.count(b"\n"))
+                    if warm:
+                        # git apply accepts it inside a copy of the source and
+                        # gives the native result
+                        t = os.path.join(fmt, "gitapply")
+                        restore_tree(pristine, t)
+                        r = subprocess.run(["git", "apply", patch], cwd=t,
+                                           stdout=subprocess.PIPE,
+                                           stderr=subprocess.STDOUT, text=True)
+                        if r.returncode:
+                            why = "git apply refuses the diff: %s" % r.stdout.strip()[-300:]
+                        else:
+                            why = result_of(t, v)
+                            if why:
+                                why = "after git apply of the diff: " + why
+                        shutil.rmtree(t, ignore_errors=True)
+                record(row, ms, why, warm)
+            row = "%s apply" % v
+            if row not in failed:
+                state["fsrc dirty"] = True
+                ms = run(row, [ptvfs, "apply", fupper], root, warm)
+                record(row, ms, ms is not None and result_of(fsrc, v), warm)
+
+    for i in range(runs + 1):
+        warm = i == 0
+        copy_up_round(warm)
+        fmt_round(warm)
+        log("   %s: %s" % ("warm-up" if warm else "round %d/%d" % (i, runs), "  ".join(
+            "%s %.0f" % (k, v[-1]) for k, v in val.items() if len(v) == i)))
+
+    # ---- the section
+    def st(row):
+        v = val.get(row)
+        if row in failed or not v:
+            return None
+        return statistics.median(v), min(v), max(v)
+
+    def ms_(x):
+        return "{:,.1f}".format(x) if x < 1000 else "{:,.0f}".format(x)
+
+    rows = []
+
+    def row(label, key, base=None, note=""):
+        s3 = st(key)
+        if s3 is None:
+            cells = ["fails" if key in failed else "-", "-", "-", "-"]
+            if key in failed:
+                note = (note + "; " if note else "") + failed[key][:200]
+        else:
+            b = st(base) if base else None
+            cells = [ms_(x) for x in s3] + ["%.2f" % (s3[0] / b[0]) if b else "-"]
+        rows.append([label] + cells + [note])
+
+    def sep(label):
+        rows.append(["**%s**" % label, "", "", "", "", ""])
+
+    def emit(head):
+        say("| %s | median ms | min | max | × native | note |" % head)
+        say("| --- | ---: | ---: | ---: | ---: | --- |")
+        for r in rows:
+            say("| " + " | ".join(r) + " |")
+        rows.clear()
+        say()
+
+    say("%s: copy-on-write, copy-up and a formatter under --workspace  %s  kernel %s  "
+        "%d CPUs" % (OVERLAY_MARK, time.strftime("%Y-%m-%d %H:%M:%S"), os.uname().release,
+                     os.cpu_count()))
+    say("tree %s   ptvfs binary sha256 %s   %s" % (git_state(), sha(ptvfs)[:16],
+                                                   clang_version))
+    for pl in places:
+        say("%s: %s on %s (%s, mounted at %s); reflink: %s." % (
+            "Copy-up on the disk" if pl["name"] == "disk" else "Again on tmpfs",
+            "the work directory" if pl["name"] == "disk" else "a second copy",
+            os.path.dirname(pl["top"]), pl["fs"][1], pl["fs"][0], pl["reflink"]))
+    say("So copy_file_range (ptvfs's copy-up, and cp) copies the data inside the kernel, "
+        "no data through user space, no shared extents. The formatter runs on the disk.")
+    say("%d rounds after one warm-up round (checked, peak RSS; not counted), every row "
+        "once a round, interleaved; sync before each run; the sources in the page cache. "
+        "Wall = time.perf_counter() around spawn and wait4, in ms. × native: the median "
+        "over the native row's median." % runs)
+    say()
+    say("Copy-up. SRC holds big.bin (%s MB of random bytes) and %s files of %s kB "
+        "(text) in %d directories. overlay_append (bench/overlay_append.c) opens each "
+        "file it is given with O_APPEND and writes one line: natively on a copy of SRC "
+        "(truncated back between runs), then under `ptvfs --overlay SRC /w --upper U` on "
+        "/w (U removed between runs), where the first write copies the file up: "
+        "copy_file_range, then ptvfs records the source's size, mtime and sha256." % (
+            a.overlay_big_mb, "{:,}".format(nsmall), a.overlay_small_kb,
+            (nsmall + per_dir - 1) // per_dir))
+    say()
+    for pl in places:
+        p = pl["name"]
+        where = "%s, %s" % (os.path.dirname(pl["top"]), pl["fs"][1])
+        for g, what in (("big", "(a) the %d MB file" % a.overlay_big_mb),
+                        ("small", "(b) %s files of %d kB" % ("{:,}".format(nsmall),
+                                                             a.overlay_small_kb))):
+            k = "%s %s " % (p, g)
+            sep("%s, on %s" % (what, where))
+            row("native: overlay_append on the copy", k + "native", k + "native")
+            row("`ptvfs --` overlay_append on the copy (tracking only, no view)",
+                k + "ptvfs", k + "native")
+            row("`ptvfs --overlay SRC /w --upper U --` overlay_append /w", k + "overlay",
+                k + "native", "copy-up of every file, then the append")
+            row("reference: `cp %s` (untraced)" % ("big.bin" if g == "big" else "-r small"),
+                k + "cp", k + "native", "what a plain copy costs")
+    sep("references")
+    row("sha256 of big.bin in process (python hashlib, OpenSSL)", "big sha256", None,
+        "the hash ptvfs records at copy-up")
+    row("`ptvfs --overlay SRC /w --upper U -- /bin/true`", "overlay startup", None,
+        "start-up, nothing copied")
+    emit("copy-up")
+
+    derived = []
+    for pl in places:
+        for g in ("big", "small"):
+            k = "%s %s " % (pl["name"], g)
+            o, c, n, t = (st(k + x) for x in ("overlay", "cp", "native", "ptvfs"))
+            if o and c and n:
+                derived.append("%s on %s: ptvfs --overlay %.0f ms against cp + native "
+                               "append %.0f ms (%.2f×)%s" % (
+                                   "large file" if g == "big" else "small files",
+                                   pl["fs"][1], o[0], c[0] + n[0], o[0] / (c[0] + n[0]),
+                                   ", copy-up %.0f µs a file over tracking alone" % (
+                                       (o[0] - t[0]) * 1e3 / nsmall)
+                                   if g == "small" and t else ""))
+    if derived:
+        say("Against copying first: " + "; ".join(derived) + ".")
+        say()
+
+    if not variants:
+        say("Formatter: skipped, no clang-format in %s." % BENCH_ENV["PATH"])
+        say()
+    else:
+        say("Formatter. %d copies of %s (%s files, %s lines) and the repository's "
+            ".clang-format at the top; one file in ten (%d) is first reformatted in LLVM's "
+            "default style, so that the repository's style changes those back. Natively the "
+            "formatter runs on a copy of the tree (restored between runs); under ptvfs as "
+            "`ptvfs --workspace SRC --upper U -- clang-format -i FILES`, started in SRC (so in "
+            "/home/user/workspace), U removed between runs; then `ptvfs diff U` (stdout to a "
+            "file) and `ptvfs apply U` (which writes SRC; SRC is restored after it, untimed). "
+            "Checks: the native result (as sha256 of every file) is the one ptvfs's upper "
+            "holds, SRC unchanged by the run, U holds exactly the changed files, `git apply` "
+            "of the diff in a copy of SRC gives the native result (warm-up), and SRC after "
+            "`ptvfs apply` is the native result (every run)." % (
+                a.overlay_copies, origin, "{:,}".format(len(fmt_files)),
+                "{:,}".format(fmt_lines), len(skewed)))
+        say()
+        for v, title, _ in variants:
+            ch = changed.get(v)
+            pi = patch_info.get(v)
+            sep("%s: %s of %s files changed" % (title, "{:,}".format(len(ch)) if ch is not None
+                                                else "?", "{:,}".format(len(fmt_files))))
+            row("native, on a copy", "%s native" % v, "%s native" % v)
+            row("`ptvfs --` (tracking only, no view), on a copy", "%s ptvfs" % v,
+                "%s native" % v)
+            row("`ptvfs --workspace SRC --upper U --`", "%s workspace" % v, "%s native" % v,
+                "changes captured in U")
+            row("`ptvfs diff U`", "%s diff" % v, "%s native" % v,
+                "%s files, %s lines of patch" % ("{:,}".format(pi[0]), "{:,}".format(pi[1]))
+                if pi else "")
+            row("`ptvfs apply U`", "%s apply" % v, "%s native" % v, "")
+            w, d, ap_, n = (st("%s %s" % (v, k)) for k in ("workspace", "diff", "apply", "native"))
+            if w and d and ap_ and n:
+                tot = w[0] + d[0] + ap_[0]
+                rows.append(["workspace + diff + apply (sum of the medians)", ms_(tot), "", "",
+                             "%.2f" % (tot / n[0]), ""])
+        emit("formatter")
+
+    def kb(x):
+        return "%d kB (%.1f MB)" % (x, x / 1024) if x else "-"
+    say("Peak RSS at the warm-up: VmHWM of the ptvfs process (polled every 2 ms, a lower "
+        "bound) / /usr/bin/time -f %M (the largest single process of the run).")
+    say("| run | ptvfs VmHWM | /usr/bin/time %M |")
+    say("| --- | ---: | ---: |")
+    for k in tuple("%s %s %s" % (pl["name"], g, m) for pl in places
+                   for g in ("big", "small") for m in ("ptvfs", "overlay")) + \
+            ("overlay startup",) + \
+            tuple("%s %s" % (v, m) for v, _, _ in variants
+                  for m in ("ptvfs", "workspace", "diff", "apply")):
+        if k in rss:
+            say("| %s | %s | %s |" % (k, kb(rss[k][0]), kb(rss[k][1])))
+    say()
+    say("Raw (ms):")
+    for k, v in val.items():
+        say("  %-28s %s" % (k, " ".join("%.1f" % x for x in v)))
+    say()
+    if problems:
+        say("Problems:")
+        for p in problems:
+            say("  " + p)
+        say()
+        keep = True
+    say("overlay bench took %.0f s" % (time.perf_counter() - began))
     if keep:
         say("work directory kept: %s%s" % (root, " and " + shm if shm else ""))
     else:

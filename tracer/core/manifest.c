@@ -151,7 +151,6 @@ static bool is_blank(const char *line, size_t len)
 	return true;
 }
 
-#define NONE UINT32_MAX
 
 /* What the check of a line's source found. */
 enum {

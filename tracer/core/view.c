@@ -10,16 +10,13 @@
  * deepest node found decides it. The nodes of the builder are the nodes of
  * the image: sealing links each directory's children in byte order, decides
  * which ancestors are virtual directories, and copies the node array, the
- * hash table and the string pool into one allocation.
+ * hash table and the string pool into one allocation. The image's layout
+ * is in view_priv.h.
  *
- * The reverse way, a host path to a view path, walks the host path's
- * ancestors: those that are the SRC of a declaration of the host are found
- * in a second hash table of the image (SRC -> the declarations from it),
- * except for the declarations whose SRC is their DEST (most inputs), which
- * are found on the forward table's way down the same path instead, so that
- * sealing does not index them.
+ * The reverse way, a host path to a view path, is view_reverse.c's: sealing
+ * here gives it the nodes to index and room in the image, and it looks up
+ * with view_image_lookup.
  */
-#include <endian.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <limits.h>
@@ -34,79 +31,6 @@
 #include "view_priv.h"
 
 #define VIEW_MAGIC 0x32776670u /* "pfw2" */
-#define NONE UINT32_MAX
-
-enum node_type {
-	NODE_DECL,     /* a DEST: decided by its own declaration */
-	NODE_ANCESTOR, /* builder only: an ancestor of a DEST, not yet classified */
-	NODE_VIRTUAL,  /* an ancestor that exists only in the view */
-	NODE_PASS,     /* an ancestor that exists in its covering layer */
-};
-
-/* A node of the tree. Offsets only: the same bytes serve the builder and the image. */
-struct vnode {
-	uint32_t path;	 /* offset of the NUL-terminated view path in the pool */
-	uint32_t src;	 /* offset of SRC or the link's target (0: none) */
-	uint32_t hash;	 /* of the path */
-	uint32_t parent; /* node index, NONE for "/" */
-	uint32_t cover;	 /* the DECL node deciding this one (itself for a DECL), NONE: the base */
-	uint32_t first_child;  /* children in byte order of their names, NONE-terminated */
-	uint32_t next_sibling; /* (both set by view_seal) */
-	uint32_t layer_index;  /* declaration order (the builder: user order) */
-	uint16_t len;	       /* of the path */
-	uint16_t name;	       /* offset of the last component in the path */
-	uint8_t layer;	  /* enum layer_kind of the declaration (of the cover when not a DECL) */
-	uint8_t type;	  /* enum node_type */
-	uint8_t host_dir; /* builder: the same path on the host is known to be a directory */
-	uint8_t flags;	  /* FLAG_*; open_hidden_dirs' scratch before */
-};
-
-/* A child of this node shows in its listing otherwise than its host directory's entry would. */
-#define FLAG_LISTING_CHANGED 1
-
-/* A slot of the hash table: the hash beside the node, to skip other nodes unread. */
-struct slot {
-	uint32_t hash;
-	uint32_t node; /* node index + 1, 0: an empty slot */
-};
-
-/*
- * The reverse index: a slot per host SRC of the declarations whose SRC is
- * not their DEST. A SRC of one declaration (most) has its node in the
- * slot; one of more, a chain of entries, the later declaration first.
- */
-struct rev_slot {
-	uint32_t hash; /* src_hash of the SRC */
-	uint32_t ref;  /* 0: an empty slot; the node + 1; or REV_CHAIN | its first entry */
-};
-
-#define REV_CHAIN 0x80000000u
-
-struct rev_entry {
-	uint32_t node; /* a DECL node from the SRC */
-	uint32_t next; /* index of the next (earlier) one + 1, 0: the last */
-};
-
-/*
- * The sealed image: this header, the nodes, the hash slots, the reverse
- * index's slots, the string pool, the reverse index's entries.
- */
-struct view_image {
-	uint32_t magic;
-	uint32_t size;
-	uint32_t node_count;
-	uint32_t nodes;	    /* byte offsets from the image's start */
-	uint32_t slots;	    /* struct slot each */
-	uint32_t slot_mask; /* slot count - 1 (a power of two) */
-	uint32_t rev_slots; /* struct rev_slot each */
-	uint32_t rev_size;  /* their count (0: no SRC is indexed) */
-	uint32_t rev_entries;
-	uint32_t rev_count; /* of rev_entry (declarations of a SRC of more than one) */
-	uint32_t pool;
-	uint32_t base_src; /* pool offset of the base's host directory (0: none) */
-	uint8_t base_layer;
-	uint8_t pad[3];
-};
 
 struct view {
 	/* The builder, freed by view_seal. */
@@ -131,14 +55,6 @@ struct view {
 	bool owns_image;
 };
 
-/* The nodes, the hash table and the pool, of the builder or of the image alike. */
-struct table {
-	const struct vnode *nodes;
-	const struct slot *slots;
-	uint32_t mask;
-	const char *pool;
-};
-
 static uint32_t hash_path(const char *p, size_t len)
 {
 	return hash_final(hash_more(HASH_SEED, p, len));
@@ -160,12 +76,8 @@ static uint32_t table_find(const struct table *t, const char *path, size_t len, 
 	}
 }
 
-/*
- * The deepest node whose path is PATH (LEN bytes, absolute, canonical) or
- * a prefix of it at a component boundary. Every ancestor of a node is a
- * node, so the walk down stops at the first prefix missing.
- */
-static uint32_t deepest_node(const struct table *t, const char *path, size_t len)
+/* Every ancestor of a node is a node, so the walk down stops at the first prefix missing. */
+uint32_t view_deepest_node(const struct table *t, const char *path, size_t len)
 {
 	uint32_t h = hash_step(HASH_SEED, '/');
 	uint32_t best = 0; /* "/" */
@@ -190,16 +102,6 @@ static void builder_table(const struct view *v, struct table *t)
 	t->slots = v->slots;
 	t->mask = v->slot_mask;
 	t->pool = v->pool.buf;
-}
-
-static void image_table(const struct view_image *img, struct table *t)
-{
-	const char *base = (const char *)img;
-
-	t->nodes = (const struct vnode *)(base + img->nodes);
-	t->slots = (const struct slot *)(base + img->slots);
-	t->mask = img->slot_mask;
-	t->pool = base + img->pool;
 }
 
 /* Append the string S (LEN bytes) and a NUL to the pool: its offset. */
@@ -519,33 +421,12 @@ int view_add(struct view *v, enum layer_kind kind, const char *src, const char *
 	return declare(v, kind, real, norm, option, err);
 }
 
-/* Layers whose paths are on the host, below their SRC. */
-static bool layer_on_host(enum layer_kind kind)
-{
-	switch (kind) {
-	case LAYER_BASE_HOST:
-	case LAYER_BASE_ROOT:
-	case LAYER_BIND:
-	case LAYER_RO_BIND:
-	case LAYER_OVERLAY:
-	case LAYER_TMPFS:
-	case LAYER_INPUT:
-		return true;
-	default:
-		return false;
-	}
-}
-
 static bool layer_read_only(enum layer_kind kind)
 {
 	return kind == LAYER_BASE_ROOT || kind == LAYER_RO_BIND || kind == LAYER_INPUT;
 }
 
-/*
- * The host path of the view path PATH through a layer at a DEST of DEST_LEN
- * bytes from SRC: SRC and what follows DEST in PATH. Returns 0 or -ENAMETOOLONG.
- */
-static int host_join(const char *src, const char *path, size_t dest_len, char *out)
+int view_host_join(const char *src, const char *path, size_t dest_len, char *out)
 {
 	const char *rest = dest_len == 1 ? path : path + dest_len;
 	size_t src_len = strlen(src), rest_len;
@@ -670,13 +551,13 @@ static void classify(struct view *v)
 		if (!layer_on_host(n->layer) || (p && p->type == NODE_VIRTUAL))
 			continue;
 		if (n->cover == NONE) {
-			if (host_join(v->base_src, v->pool.buf + n->path, 1, host) < 0)
+			if (view_host_join(v->base_src, v->pool.buf + n->path, 1, host) < 0)
 				continue;
 		} else {
 			const struct vnode *c = &v->nodes[n->cover];
 
-			if (host_join(v->pool.buf + c->src, v->pool.buf + n->path, c->len, host) <
-			    0)
+			if (view_host_join(v->pool.buf + c->src, v->pool.buf + n->path, c->len,
+					   host) < 0)
 				continue;
 		}
 		/* The manifest's check may have seen that directory already. */
@@ -723,57 +604,6 @@ static void add_implicit_binds(struct view *v)
 }
 
 /*
- * The hash of the reverse index: of a host path, a word at a time (the
- * paths of 100,000 inputs are hashed while sealing), so that the hash of
- * each prefix of a path comes on one walk along it (view_host_to_view).
- */
-#define SRC_SEED 0x9e3779b97f4a7c15ull
-
-/* The N bytes (at most 8) at P as a number, the first byte lowest. */
-static uint64_t src_word(const char *p, size_t n)
-{
-	uint64_t w = 0;
-
-	memcpy(&w, p, n);
-	return le64toh(w);
-}
-
-static uint64_t src_mix(uint64_t h, uint64_t w)
-{
-	h = (h ^ w) * 0xff51afd7ed558ccdull;
-	return h ^ (h >> 29);
-}
-
-/* The hash of the LEN bytes at P, H having mixed in their whole words before LEN & ~7 already. */
-static uint32_t src_hash_end(uint64_t h, const char *p, size_t len)
-{
-	h = src_mix(h ^ len, src_word(p + (len & ~(size_t)7), len & 7));
-	h *= 0xc4ceb9fe1a85ec53ull;
-	return h >> 32;
-}
-
-static uint32_t src_hash(const char *p, size_t len)
-{
-	uint64_t h = SRC_SEED;
-
-	for (size_t i = 0; i + 8 <= len; i += 8)
-		h = src_mix(h, src_word(p + i, 8));
-	return src_hash_end(h, p, len);
-}
-
-/* A DECL node of a layer on the host whose SRC is its DEST (most inputs; /dev, /proc, /sys). */
-static bool shows_itself(const struct vnode *n)
-{
-	return n->type == NODE_DECL && n->src == n->path && layer_on_host(n->layer);
-}
-
-/* A DECL node that the reverse index holds: on the host, its SRC another path than its DEST. */
-static bool reverse_indexed(const struct vnode *n)
-{
-	return n->type == NODE_DECL && n->src != n->path && layer_on_host(n->layer);
-}
-
-/*
  * Whether the layer covering the (not virtual) node N shows the host at
  * N's own path; BASE_AS_IS: the base does (the host's "/", or --root /).
  */
@@ -782,114 +612,24 @@ static bool covered_as_is(const struct view *v, const struct vnode *n, bool base
 	return n->cover == NONE ? base_as_is : shows_itself(&v->nodes[n->cover]);
 }
 
-/* The reverse index to build: the nodes it holds, by their layer index (declaration order). */
-struct reverse {
-	uint32_t *by_index; /* NONE or the node, for each layer index; NULL: none */
-	uint32_t max_index;
-	uint32_t count; /* of nodes */
-	uint32_t size;	/* of slots */
-};
-
 /*
  * After classify: mark FLAG_LISTING_CHANGED on each node with a child
  * other than a directory already there on the host (NODE_PASS) or the
  * host's own file declared at its own path below a layer that shows the
- * host as it is (an input over the host's "/"); and find the nodes that
- * reverse_indexed() says, into R.
+ * host as it is (an input over the host's "/").
  */
-static void index_nodes(struct view *v, struct reverse *r)
+static void mark_listings_changed(struct view *v)
 {
 	bool base_as_is = v->base_src && strcmp(v->base_src, "/") == 0;
 
-	r->by_index = NULL;
-	r->max_index = v->decl_count + 1 + IMPLICIT_COUNT;
-	r->count = 0;
-	for (uint32_t i = 0; i < v->node_count; i++) {
+	for (uint32_t i = 1; i < v->node_count; i++) {
 		const struct vnode *n = &v->nodes[i];
 
-		if (reverse_indexed(n)) {
-			if (!r->by_index) {
-				r->by_index = xmalloc(r->max_index * sizeof(*r->by_index));
-				memset(r->by_index, 0xff, r->max_index * sizeof(*r->by_index));
-			}
-			r->by_index[n->layer_index] = i;
-			r->count++;
-		}
-		if (i == 0 || n->type == NODE_PASS ||
+		if (n->type == NODE_PASS ||
 		    (shows_itself(n) && covered_as_is(v, &v->nodes[n->parent], base_as_is)))
 			continue;
 		v->nodes[n->parent].flags |= FLAG_LISTING_CHANGED;
 	}
-	/* A slot per SRC (R->count at most), 3/4 full at most: a miss probes a cache line or two. */
-	r->size = r->count ? r->count + r->count / 3 + 1 : 0;
-}
-
-/* The first slot to probe for HASH in a reverse index of SIZE slots. */
-static uint32_t rev_home(uint32_t hash, uint32_t size)
-{
-	return ((uint64_t)hash * size) >> 32;
-}
-
-/* The first node of the reverse index's slot S. */
-static uint32_t rev_first(const struct rev_slot *s, const struct rev_entry *entries)
-{
-	return s->ref & REV_CHAIN ? entries[s->ref & ~REV_CHAIN].node : s->ref - 1;
-}
-
-/* How many SRCs are hashed, their slots prefetched, before they are put in the reverse index. */
-#define REV_BATCH 16
-
-/*
- * Fill the reverse index of R into SLOTS (R->size, zeroed) and ENTRIES
- * (room for R->count): the number of entries used.
- */
-static uint32_t reverse_build(const struct view *v, const struct reverse *r, struct rev_slot *slots,
-			      struct rev_entry *entries)
-{
-	uint32_t count = 0, batch[REV_BATCH], hashes[REV_BATCH], n = 0;
-
-	/* In declaration order, each in front of its chain: the later comes first. */
-	for (uint32_t k = 0; r->count && k <= r->max_index; k++) {
-		if (k < r->max_index && r->by_index[k] != NONE) {
-			const char *src = v->pool.buf + v->nodes[r->by_index[k]].src;
-
-			batch[n] = r->by_index[k];
-			hashes[n] = src_hash(src, strlen(src));
-			__builtin_prefetch(&slots[rev_home(hashes[n], r->size)], 1);
-			if (++n < REV_BATCH)
-				continue;
-		}
-		for (uint32_t b = 0; b < n; b++) {
-			uint32_t node = batch[b], h = hashes[b], i;
-			const char *src = v->pool.buf + v->nodes[node].src;
-			struct rev_slot *s;
-
-			for (i = rev_home(h, r->size);; i = i + 1 < r->size ? i + 1 : 0) {
-				s = &slots[i];
-				if (!s->ref ||
-				    (s->hash == h &&
-				     strcmp(v->pool.buf + v->nodes[rev_first(s, entries)].src,
-					    src) == 0))
-					break;
-			}
-			if (!s->ref) {
-				s->hash = h;
-				s->ref = node + 1;
-				continue;
-			}
-			if (!(s->ref & REV_CHAIN)) {
-				/* A second declaration of this SRC: a chain of the two. */
-				entries[count].node = s->ref - 1;
-				entries[count].next = 0;
-				s->ref = REV_CHAIN | count++;
-			}
-			entries[count].node = node;
-			entries[count].next = (s->ref & ~REV_CHAIN) + 1;
-			s->ref = REV_CHAIN | count++;
-		}
-		n = 0;
-	}
-	return count;
 }
 
 int view_seal(struct view *v, char **err)
@@ -897,6 +637,7 @@ int view_seal(struct view *v, char **err)
 	size_t nodes_size, slots_size, rev_slots_size, size;
 	struct view_image *img;
 	struct reverse r;
+	struct table t;
 	uint32_t used;
 	char *base;
 
@@ -905,22 +646,24 @@ int view_seal(struct view *v, char **err)
 	add_implicit_binds(v);
 	link_children(v);
 	classify(v);
-	index_nodes(v, &r);
+	mark_listings_changed(v);
 	if (v->base_src)
 		pool_add(v, v->base_src, strlen(v->base_src));
+	builder_table(v, &t);
+	reverse_plan(&t, v->node_count, v->decl_count + 1 + IMPLICIT_COUNT, &r);
 
 	nodes_size = (size_t)v->node_count * sizeof(struct vnode);
 	slots_size = ((size_t)v->slot_mask + 1) * sizeof(struct slot);
-	rev_slots_size = (size_t)r.size * sizeof(struct rev_slot);
+	rev_slots_size = reverse_slots_size(r.size);
 	/* Room for an entry each: the image shrinks to those used, the rest never touched. */
 	size = sizeof(*img) + nodes_size + slots_size + rev_slots_size + v->pool.len;
 	size = (size + 3) & ~(size_t)3;
-	if (size + (size_t)r.count * sizeof(struct rev_entry) > UINT32_MAX) {
+	if (size + reverse_entries_size(r.count) > UINT32_MAX) {
 		free(r.by_index);
 		return set_err(err, -E2BIG, "the view is too large (%zu bytes)",
-			       size + (size_t)r.count * sizeof(struct rev_entry));
+			       size + reverse_entries_size(r.count));
 	}
-	base = xmalloc(size + (size_t)r.count * sizeof(struct rev_entry));
+	base = xmalloc(size + reverse_entries_size(r.count));
 	img = (struct view_image *)base;
 	memset(img, 0, sizeof(*img));
 	img->magic = VIEW_MAGIC;
@@ -940,10 +683,9 @@ int view_seal(struct view *v, char **err)
 	memset(base + img->rev_slots, 0, rev_slots_size);
 	memcpy(base + img->pool, v->pool.buf, v->pool.len);
 	memset(base + img->pool + v->pool.len, 0, size - img->pool - v->pool.len);
-	used = reverse_build(v, &r, (struct rev_slot *)(base + img->rev_slots),
-			     (struct rev_entry *)(base + img->rev_entries));
+	used = reverse_build(&t, &r, base + img->rev_slots, base + img->rev_entries);
 	free(r.by_index);
-	size += (size_t)used * sizeof(struct rev_entry);
+	size += reverse_entries_size(used);
 	if (used < r.count)
 		base = xrealloc(base, size);
 	img = (struct view_image *)base;
@@ -965,10 +707,10 @@ struct view *view_from_image(const void *image, size_t size)
 	    img->slots != img->nodes + (size_t)img->node_count * sizeof(struct vnode) ||
 	    ((img->slot_mask + 1) & img->slot_mask) != 0 ||
 	    img->rev_slots != img->slots + ((size_t)img->slot_mask + 1) * sizeof(struct slot) ||
-	    img->pool != img->rev_slots + (size_t)img->rev_size * sizeof(struct rev_slot) ||
+	    img->pool != img->rev_slots + reverse_slots_size(img->rev_size) ||
 	    img->rev_entries % 4 != 0 || img->rev_entries <= img->pool ||
-	    img->rev_entries + (size_t)img->rev_count * sizeof(struct rev_entry) != size ||
-	    img->pool >= size || img->base_src >= img->rev_entries - img->pool)
+	    img->rev_entries + reverse_entries_size(img->rev_count) != size || img->pool >= size ||
+	    img->base_src >= img->rev_entries - img->pool)
 		return NULL;
 	v = xcalloc(1, sizeof(*v));
 	v->image = img;
@@ -1018,12 +760,11 @@ static int decide(const struct view_image *img, const struct table *t, uint32_t 
 		return 0;
 	}
 	out->kind = VIEW_HOST;
-	return host_join(src, path, dest_len, out->host);
+	return view_host_join(src, path, dest_len, out->host);
 }
 
-/* As view_lookup; *EXACT tells whether PATH is itself a node, *NODE is the deepest node on it. */
-static int lookup(const struct view_image *img, const char *path, struct view_target *out,
-		  bool *exact, uint32_t *nodep)
+int view_image_lookup(const struct view_image *img, const char *path, struct view_target *out,
+		      bool *exact, uint32_t *nodep)
 {
 	struct table t;
 	size_t len = strlen(path);
@@ -1036,7 +777,7 @@ static int lookup(const struct view_image *img, const char *path, struct view_ta
 	if (path[0] != '/')
 		return -EINVAL;
 	image_table(img, &t);
-	node = deepest_node(&t, path, len);
+	node = view_deepest_node(&t, path, len);
 	n = &t.nodes[node];
 	*exact = n->len == len || (len == 1 && node == 0);
 	*nodep = node;
@@ -1061,169 +802,7 @@ int view_lookup(const struct view *v, const char *path, struct view_target *out)
 
 	if (!v->image)
 		return -EINVAL;
-	return lookup(v->image, path, out, &exact, &node);
-}
-
-/*
- * The reverse index's slot of the SRC that is the first LEN bytes of HOST
- * (their src_hash HASH), NULL when none.
- */
-static const struct rev_slot *reverse_find(const struct view_image *img, const struct table *t,
-					   const struct rev_entry *entries, const char *host,
-					   size_t len, uint32_t hash)
-{
-	const struct rev_slot *slots =
-	    (const struct rev_slot *)((const char *)img + img->rev_slots);
-
-	for (uint32_t i = rev_home(hash, img->rev_size);; i = i + 1 < img->rev_size ? i + 1 : 0) {
-		const struct rev_slot *s = &slots[i];
-		const char *src;
-
-		if (!s->ref)
-			return NULL;
-		if (s->hash != hash)
-			continue;
-		src = t->pool + t->nodes[rev_first(s, entries)].src;
-		if (memcmp(src, host, len) == 0 && src[len] == '\0')
-			return s;
-	}
-}
-
-/* The view paths tried for a host path (view_host_to_view). */
-struct reverse_try {
-	const struct view_image *img;
-	const char *host;
-	size_t len;
-	char *out;
-	bool self_tried; /* HOST as its own view path, once is enough */
-	bool too_long;	 /* a view path had PATH_MAX bytes or more */
-};
-
-/*
- * Whether RT->host is visible at the view path it has through a layer from
- * its first SRC_LEN bytes at DEST (NULL: at its own path, as through a
- * layer whose SRC is its DEST): 0 with that path in RT->out, or -ENOENT.
- */
-static int reverse_try(struct reverse_try *rt, const char *dest, size_t src_len)
-{
-	struct view_target target;
-	uint32_t node;
-	bool exact;
-
-	if (!dest || (src_len == 1 && strcmp(dest, "/") == 0)) {
-		if (rt->self_tried)
-			return -ENOENT;
-		rt->self_tried = true;
-		memcpy(rt->out, rt->host, rt->len + 1);
-	} else if (host_join(dest, rt->host, src_len, rt->out) < 0) {
-		rt->too_long = true;
-		return -ENOENT;
-	}
-	if (lookup(rt->img, rt->out, &target, &exact, &node) < 0 || target.kind != VIEW_HOST ||
-	    strcmp(target.host, rt->host) != 0)
-		return -ENOENT;
-	return 0;
-}
-
-/* At most this many ancestors of a host path without an empty component ("/a", "/a/b", ...). */
-#define MAX_ANCESTORS (PATH_MAX / 2 + 1)
-
-/*
- * The ancestors of HOST (LEN bytes, absolute), longest first: HOST itself,
- * its prefix before each '/', then "/". Their lengths in ENDS, their
- * src_hash in HASHES (MAX_ANCESTORS each): their count, or -EINVAL when
- * HOST has an empty component ("//", a '/' at the end).
- */
-static int host_ancestors(const char *host, size_t len, uint16_t *ends, uint32_t *hashes)
-{
-	uint64_t h = SRC_SEED;
-	size_t count = 0, mixed = 0;
-
-	for (size_t i = len; i >= 1; i--) {
-		if (host[i - 1] == '/' && (i == len || host[i] == '/') && len > 1)
-			return -EINVAL;
-		if (i == len || i == 1 || host[i] == '/')
-			ends[count++] = i;
-	}
-	/* Shortest first: the whole words of each prefix are mixed in once. */
-	for (size_t k = count; k-- > 0;) {
-		for (; mixed + 8 <= ends[k]; mixed += 8)
-			h = src_mix(h, src_word(host + mixed, 8));
-		hashes[k] = src_hash_end(h, host, ends[k]);
-	}
-	return count;
-}
-
-int view_host_to_view(const struct view *v, const char *host, char *out)
-{
-	const struct view_image *img = v->image;
-	struct reverse_try rt = {.img = img, .host = host, .out = out};
-	const struct rev_entry *entries;
-	uint16_t ends[MAX_ANCESTORS];
-	uint32_t hashes[MAX_ANCESTORS], up;
-	const char *base_src = NULL;
-	size_t base_len = 0;
-	struct table t;
-	int count;
-
-	out[0] = '\0';
-	if (!img)
-		return -EINVAL;
-	rt.len = strlen(host);
-	if (rt.len >= PATH_MAX)
-		return -ENAMETOOLONG;
-	if (host[0] != '/')
-		return -EINVAL;
-	count = host_ancestors(host, rt.len, ends, hashes);
-	if (count < 0)
-		return count;
-	image_table(img, &t);
-	entries = (const struct rev_entry *)((const char *)img + img->rev_entries);
-	if (img->base_src && layer_on_host(img->base_layer)) {
-		base_src = t.pool + img->base_src;
-		base_len = strlen(base_src);
-	}
-	/* The nodes on HOST's path read as a view path: those that show themselves are SRCs too. */
-	up = deepest_node(&t, host, rt.len);
-	for (int k = 0; k < count; k++) {
-		size_t plen = ends[k];
-		uint32_t self = NONE, node = NONE, next = 0;
-		const struct rev_slot *s = NULL;
-
-		if (img->rev_size)
-			s = reverse_find(img, &t, entries, host, plen, hashes[k]);
-		if (s && s->ref & REV_CHAIN) {
-			node = entries[s->ref & ~REV_CHAIN].node;
-			next = entries[s->ref & ~REV_CHAIN].next;
-		} else if (s) {
-			node = s->ref - 1;
-		}
-		while (t.nodes[up].len > plen)
-			up = t.nodes[up].parent;
-		if (t.nodes[up].len == plen && shows_itself(&t.nodes[up]))
-			self = up;
-		/* The declarations from this SRC, the later first: NODE, then along NEXT. */
-		while (self != NONE || node != NONE) {
-			const char *dest = NULL;
-
-			if (self != NONE && (node == NONE || t.nodes[self].layer_index >
-								 t.nodes[node].layer_index)) {
-				self = NONE;
-			} else {
-				dest = t.pool + t.nodes[node].path;
-				node = next ? entries[next - 1].node : NONE;
-				next = next ? entries[next - 1].next : 0;
-			}
-			if (reverse_try(&rt, dest, plen) == 0)
-				return 0;
-		}
-		/* The base after them: it is declaration 0. */
-		if (base_src && base_len == plen && memcmp(base_src, host, plen) == 0 &&
-		    reverse_try(&rt, "/", plen) == 0)
-			return 0;
-	}
-	out[0] = '\0';
-	return rt.too_long ? -ENAMETOOLONG : -ENOENT;
+	return view_image_lookup(v->image, path, out, &exact, &node);
 }
 
 bool view_dir_is_plain(const struct view *v, const char *dir)
@@ -1233,7 +812,7 @@ bool view_dir_is_plain(const struct view *v, const char *dir)
 	uint32_t node;
 	bool exact;
 
-	if (!v->image || lookup(v->image, dir, &target, &exact, &node) < 0)
+	if (!v->image || view_image_lookup(v->image, dir, &target, &exact, &node) < 0)
 		return false;
 	if (target.kind != VIEW_HOST)
 		return false;
@@ -1252,7 +831,7 @@ void view_list_extra(const struct view *v, const char *dir,
 	if (!v->image || len >= PATH_MAX || dir[0] != '/')
 		return;
 	image_table(v->image, &t);
-	node = deepest_node(&t, dir, len);
+	node = view_deepest_node(&t, dir, len);
 	n = &t.nodes[node];
 	if (n->len != len || (n->type == NODE_DECL && !layer_on_host(n->layer)))
 		return;
@@ -1283,7 +862,7 @@ bool view_keeps_host_entry(const struct view *v, const char *dir, const char *na
 	len = snprintf(path, sizeof(path), "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, name);
 	if (len < 0 || len >= PATH_MAX)
 		return false;
-	if (lookup(v->image, path, &target, &exact, &node) < 0)
+	if (view_image_lookup(v->image, path, &target, &exact, &node) < 0)
 		return false;
 	return !exact && target.kind == VIEW_HOST;
 }

@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the manifest reader (manifest.c) needs of the layer table (view.c)
- * beyond view.h. Internal to the core.
+ * Inside the layer table, beyond view.h. Internal to the core.
+ *
+ * - What the manifest reader (manifest.c) needs of the builder (view.c):
+ *   declaring, making nodes, keeping the manifest's lines.
+ * - The sealed image's layout, and the lookups over it, that view.c and
+ *   the reverse index (view_reverse.c) both read.
+ * - The reverse index's part of view_seal (view_reverse.c).
  */
 #ifndef PTVFS_VIEW_PRIV_H
 #define PTVFS_VIEW_PRIV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,5 +75,155 @@ void view_reserve(struct view *v, size_t nodes, size_t bytes);
 
 /* Keep a manifest line (LEN bytes, as written) that declared the node NODE. */
 void view_record_input(struct view *v, const char *line, size_t len, uint32_t node);
+
+/* The sealed image, and the builder's table before it (view.c). */
+
+/* No node (an index), no parent, the base as a cover. */
+#define NONE UINT32_MAX
+
+enum node_type {
+	NODE_DECL,     /* a DEST: decided by its own declaration */
+	NODE_ANCESTOR, /* builder only: an ancestor of a DEST, not yet classified */
+	NODE_VIRTUAL,  /* an ancestor that exists only in the view */
+	NODE_PASS,     /* an ancestor that exists in its covering layer */
+};
+
+/* A node of the tree. Offsets only: the same bytes serve the builder and the image. */
+struct vnode {
+	uint32_t path;	 /* offset of the NUL-terminated view path in the pool */
+	uint32_t src;	 /* offset of SRC or the link's target (0: none) */
+	uint32_t hash;	 /* of the path */
+	uint32_t parent; /* node index, NONE for "/" */
+	uint32_t cover;	 /* the DECL node deciding this one (itself for a DECL), NONE: the base */
+	uint32_t first_child;  /* children in byte order of their names, NONE-terminated */
+	uint32_t next_sibling; /* (both set by view_seal) */
+	uint32_t layer_index;  /* declaration order (the builder: user order) */
+	uint16_t len;	       /* of the path */
+	uint16_t name;	       /* offset of the last component in the path */
+	uint8_t layer;	  /* enum layer_kind of the declaration (of the cover when not a DECL) */
+	uint8_t type;	  /* enum node_type */
+	uint8_t host_dir; /* builder: the same path on the host is known to be a directory */
+	uint8_t flags;	  /* FLAG_*; open_hidden_dirs' scratch before */
+};
+
+/* A child of this node shows in its listing otherwise than its host directory's entry would. */
+#define FLAG_LISTING_CHANGED 1
+
+/* A slot of the hash table: the hash beside the node, to skip other nodes unread. */
+struct slot {
+	uint32_t hash;
+	uint32_t node; /* node index + 1, 0: an empty slot */
+};
+
+/*
+ * The sealed image: this header, the nodes, the hash slots, the reverse
+ * index's slots, the string pool, the reverse index's entries (those two
+ * are view_reverse.c's).
+ */
+struct view_image {
+	uint32_t magic;
+	uint32_t size;
+	uint32_t node_count;
+	uint32_t nodes;	    /* byte offsets from the image's start */
+	uint32_t slots;	    /* struct slot each */
+	uint32_t slot_mask; /* slot count - 1 (a power of two) */
+	uint32_t rev_slots; /* reverse_slots_size() of REV_SIZE slots */
+	uint32_t rev_size;  /* their count (0: no SRC is indexed) */
+	uint32_t rev_entries;
+	uint32_t rev_count; /* of entries (declarations of a SRC of more than one) */
+	uint32_t pool;
+	uint32_t base_src; /* pool offset of the base's host directory (0: none) */
+	uint8_t base_layer;
+	uint8_t pad[3];
+};
+
+/* The nodes, the hash table and the pool, of the builder or of the image alike. */
+struct table {
+	const struct vnode *nodes;
+	const struct slot *slots;
+	uint32_t mask;
+	const char *pool;
+};
+
+/* The table of the image IMG, into *T. */
+static inline void image_table(const struct view_image *img, struct table *t)
+{
+	const char *base = (const char *)img;
+
+	t->nodes = (const struct vnode *)(base + img->nodes);
+	t->slots = (const struct slot *)(base + img->slots);
+	t->mask = img->slot_mask;
+	t->pool = base + img->pool;
+}
+
+/* Layers whose paths are on the host, below their SRC. */
+static inline bool layer_on_host(enum layer_kind kind)
+{
+	switch (kind) {
+	case LAYER_BASE_HOST:
+	case LAYER_BASE_ROOT:
+	case LAYER_BIND:
+	case LAYER_RO_BIND:
+	case LAYER_OVERLAY:
+	case LAYER_TMPFS:
+	case LAYER_INPUT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* A DECL node of a layer on the host whose SRC is its DEST (most inputs; /dev, /proc, /sys). */
+static inline bool shows_itself(const struct vnode *n)
+{
+	return n->type == NODE_DECL && n->src == n->path && layer_on_host(n->layer);
+}
+
+/*
+ * The deepest node of T whose path is PATH (LEN bytes, absolute,
+ * canonical) or a prefix of it at a component boundary: 0 ("/") at least.
+ */
+uint32_t view_deepest_node(const struct table *t, const char *path, size_t len);
+
+/*
+ * As view_lookup, in the image IMG; *EXACT tells whether PATH is itself a
+ * node, *NODE is the deepest node on it.
+ */
+int view_image_lookup(const struct view_image *img, const char *path, struct view_target *out,
+		      bool *exact, uint32_t *node);
+
+/*
+ * The host path of the view path PATH through a layer at a DEST of DEST_LEN
+ * bytes from SRC, into OUT (PATH_MAX bytes): SRC and what follows DEST in
+ * PATH. Also the view path of a host path, SRC and DEST swapped. Returns 0
+ * or -ENAMETOOLONG.
+ */
+int view_host_join(const char *src, const char *path, size_t dest_len, char *out);
+
+/*
+ * The reverse index (view_reverse.c): a hash table of the host SRCs of the
+ * declarations whose SRC is not their DEST, for view_host_to_view. View_seal
+ * plans it, lays out room for it in the image, then builds it there.
+ */
+struct reverse {
+	uint32_t *by_index; /* NONE or the node, for each layer index; NULL: none (caller frees) */
+	uint32_t max_index; /* bound of the layer indexes */
+	uint32_t count;	    /* of nodes: room for as many entries is enough */
+	uint32_t size;	    /* of slots */
+};
+
+/* Plan into R the index of the COUNT nodes of the builder's table T, layer indexes below MAX_INDEX. */
+void reverse_plan(const struct table *t, uint32_t count, uint32_t max_index, struct reverse *r);
+
+/*
+ * Build the index of R, its nodes in T, into SLOTS (reverse_slots_size(R->size)
+ * bytes, zeroed) and ENTRIES (room for reverse_entries_size(R->count)):
+ * the number of entries used.
+ */
+uint32_t reverse_build(const struct table *t, const struct reverse *r, void *slots, void *entries);
+
+/* The bytes of COUNT slots, of COUNT entries, of the reverse index in the image. */
+size_t reverse_slots_size(uint32_t count);
+size_t reverse_entries_size(uint32_t count);
 
 #endif

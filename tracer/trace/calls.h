@@ -19,6 +19,10 @@ struct path_arg {
 	char given_buf[PATH_MAX];
 	/* The host directory a relative path starts from, "" when none. */
 	char host_base[PATH_MAX];
+	/* View mode: every path the resolution met is the host's of the same name (viewfs_resolve), */
+	bool identity;
+	/* and a relative path's view directory is its host directory's name too. */
+	bool base_identity;
 };
 
 /* Make TH's call not run, and return RET (a -errno, or a result) instead. */
@@ -51,5 +55,18 @@ int remap_exec(struct thread *th, struct remap *m, const struct syscall_desc *d,
 bool sockname_stop(struct thread *th, const arch_regs *regs);
 /* and at the exit, hand back the view path of an AF_UNIX address. */
 void sockname_exit(struct tracer *t, struct thread *th);
+
+/* View mode: link or rename between two layers (two mounts): -EXDEV, else 0. */
+int crosses_layers(struct tracer *t, const struct syscall_desc *d, const struct path_arg pa[2],
+		   const bool resolved[2]);
+/*
+ * fstat (newfstatat or statx with AT_EMPTY_PATH) of a directory opened as
+ * its stand-in: true with M set to ask for the directory itself by path.
+ */
+bool fstat_of_stand_in(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+		       const arch_regs *regs, const struct path_arg *pa, struct remap *m);
+/* getdents of a stand-in from its start: the stand-in is made up to date first. */
+void list_of_stand_in(struct tracer *t, struct thread *th, const arch_regs *regs,
+		      const struct path_arg *pa);
 
 #endif

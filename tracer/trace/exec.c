@@ -199,6 +199,7 @@ int exec_plan_view(struct tracer *t, struct thread *th, const char *filename,
 		struct view_target it;
 		autoclose int fd = -1;
 		struct stat st;
+		bool same = false;
 		ssize_t n;
 
 		viewfs_record(t, th, cur_view, ACCESS_EXEC);
@@ -213,14 +214,16 @@ int exec_plan_view(struct tracer *t, struct thread *th, const char *filename,
 		if (n <= 0)
 			break; /* the kernel says why (EACCES for an unreadable one, ENOEXEC) */
 		if (elf_interpreter(fd, head, n, interp, sizeof(interp))) {
-			if (viewfs_resolve(t, th, cwd, interp, RESOLVE_FOLLOW, &res, &it) < 0 ||
+			if (viewfs_resolve(t, th, cwd, interp, RESOLVE_FOLLOW, &res, &it, &same) <
+				0 ||
 			    it.kind != VIEW_HOST) {
 				viewfs_record(t, th, res.path, ACCESS_PROBE);
 				return -ENOENT; /* what the kernel says of a missing interpreter */
 			}
 			viewfs_record(t, th, res.path, ACCESS_EXEC);
-			if (strcmp(interp, it.host) == 0)
-				break; /* the kernel finds it where it looks */
+			/* The kernel finds it where it looks (through the host's own links too). */
+			if (strcmp(interp, it.host) == 0 || (same && interp[0] == '/'))
+				break;
 			/* [loader, --argv0, argv[0], program, argv[1]...] */
 			if (p->count == 0 && plan_insert(p, 0, NULL, p->keep_from++) < 0)
 				return -E2BIG;
@@ -262,7 +265,7 @@ int exec_plan_view(struct tracer *t, struct thread *th, const char *filename,
 		}
 		free(arg);
 		p->argv_changed = true;
-		if (viewfs_resolve(t, th, cwd, interp, RESOLVE_FOLLOW, &res, &it) < 0 ||
+		if (viewfs_resolve(t, th, cwd, interp, RESOLVE_FOLLOW, &res, &it, NULL) < 0 ||
 		    it.kind != VIEW_HOST) {
 			viewfs_record(t, th, res.path, ACCESS_PROBE);
 			return -ENOENT;

@@ -171,6 +171,9 @@ static int resolve_fd(struct tracer *t, struct thread *th, int fd, enum sys_op o
 		if (viewfs_view_path(t, res->path, view) < 0 ||
 		    view_lookup(t->view, view, &pa->target) < 0)
 			return res->error = -ENOENT;
+		/* The descriptor's own file: a source file of an overlay stays one after a copy-up. */
+		if (pa->target.kind == VIEW_HOST)
+			snprintf(pa->target.host, sizeof(pa->target.host), "%s", res->path);
 		memcpy(res->path, view, strlen(view) + 1);
 	}
 	return 0;
@@ -235,8 +238,10 @@ static int resolve_at(struct tracer *t, struct thread *th, int dirfd, const char
 				return res->error = -EXDEV;
 		}
 	}
-	if (t->view)
-		return viewfs_resolve(t, th, base, path, flags, res, &pa->target);
+	if (t->view) {
+		pa->base_identity = base && pa->host_base[0] && strcmp(base, pa->host_base) == 0;
+		return viewfs_resolve(t, th, base, path, flags, res, &pa->target, &pa->identity);
+	}
 	err = resolve_path(&host_resolve_ops, &hr, base, path, flags, res);
 	/* Too long only once joined to its directory: the kernel finds it, ptvfs cannot. */
 	if (err == -ENAMETOOLONG && base && strlen(path) < PATH_MAX &&
@@ -349,14 +354,15 @@ static bool handle_paths(struct tracer *t, struct thread *th, const struct sysca
 {
 	static struct path_arg pa[2];
 	static char host[2][PATH_MAX];
-	bool moves_directory = false, rewrite[2] = {false, false};
+	bool moves_directory = false, resolved[2] = {false, false}, rewrite[2] = {false, false};
+	unsigned access[2] = {0, 0};
 	struct remap m;
 	long answer = 1;
+	int err;
 
+	/* First what each path names, recorded; then, in a view, what the kernel is given. */
 	for (int k = 0; k < 2; k++) {
 		enum sys_op op = (enum sys_op)d->paths[k].op;
-		unsigned access;
-		int err;
 
 		if (op == OP_NONE)
 			continue;
@@ -372,51 +378,70 @@ static bool handle_paths(struct tracer *t, struct thread *th, const struct sysca
 		}
 		if (err < 0)
 			continue;
+		resolved[k] = true;
 		if (pa[k].res.type == S_IFDIR && (op == OP_DELETE || op == OP_REPLACE))
 			moves_directory = true;
-		access = access_of(op, &pa[k].res, open_flags);
-		record_resolution(t, th, &pa[k].res, access);
-		if (!t->view)
-			continue;
-		if (op == OP_READLINK && answer_proc_readlink(t, th, d, regs, &pa[k]))
-			return false;
-		if (!pa[k].given) {
-			/* A descriptor's object: the kernel has it already; only read-only is ours. */
-			if ((access & (ACCESS_WRITE | ACCESS_DELETE)) && pa[k].target.read_only) {
-				skip_call(th, regs, -EROFS);
-				return false;
-			}
-			/* A source file of an overlay, opened before it was copied up. */
-			if ((access & (ACCESS_WRITE | ACCESS_DELETE)) &&
-			    overlay_is_lower(t, pa[k].res.path, &pa[k].target)) {
-				refuse_call(
-				    t, th, d, regs, EROFS,
-				    "a change through a descriptor of an overlay's source file");
-				return false;
-			}
-			continue;
-		}
-		err = kernel_path(t, d, k, regs, &pa[k], access, open_flags, host[k], &answer);
-		if (err == 0 && asks_write_access(d, regs) && pa[k].target.read_only)
-			err = -EROFS;
-		if (err < 0 || answer == 0) {
-			skip_call(th, regs, err);
-			return false;
-		}
-		/* Written below an overlay: the file is the upper directory's now. */
-		if (pa[k].target.layer == LAYER_OVERLAY && (access & ACCESS_WRITE))
-			report_set_host(t->report, pa[k].res.path, host[k]);
-		rewrite[k] = !kernel_reaches(&pa[k], host[k]);
+		access[k] = access_of(op, &pa[k].res, open_flags);
+		record_resolution(t, th, &pa[k].res, access[k]);
 	}
-	if (t->view && d->paths[1].op == OP_REPLACE && pa[0].given && pa[1].given)
-		overlay_rename_done(t, pa[0].res.path, &pa[0].target, pa[1].res.path,
-				    &pa[1].target);
 	/*
 	 * A directory removed or moved: a cached cwd may be below it. After
 	 * both paths, so the second one does not cache the cwd of before.
 	 */
 	if (moves_directory)
 		t->cwd_generation++;
+	if (!t->view)
+		return false;
+	err = crosses_layers(t, d, pa, resolved);
+	if (err < 0) {
+		skip_call(th, regs, err);
+		return false;
+	}
+	for (int k = 0; k < 2; k++) {
+		enum sys_op op = (enum sys_op)d->paths[k].op;
+		bool changes = access[k] & (ACCESS_WRITE | ACCESS_DELETE);
+
+		if (!resolved[k])
+			continue;
+		if (op == OP_READLINK && answer_proc_readlink(t, th, d, regs, &pa[k]))
+			return false;
+		if (!pa[k].given) {
+			/* A descriptor's object: the kernel has it already; only read-only is ours. */
+			if (changes && pa[k].target.read_only) {
+				skip_call(th, regs, -EROFS);
+				return false;
+			}
+			/* A source file of an overlay, opened before it was copied up. */
+			if (changes && overlay_is_lower(t, pa[k].res.path, &pa[k].target)) {
+				refuse_call(
+				    t, th, d, regs, EROFS,
+				    "a change through a descriptor of an overlay's source file");
+				return false;
+			}
+			if (fstat_of_stand_in(t, th, d, regs, &pa[k], &m))
+				return remap_commit(th, &m, regs, false);
+			if (op == OP_LIST)
+				list_of_stand_in(t, th, regs, &pa[k]);
+			continue;
+		}
+		err = kernel_path(t, d, k, regs, &pa[k], access[k], open_flags, host[k], &answer);
+		if (err == 0 && asks_write_access(d, regs) && pa[k].target.read_only)
+			err = -EROFS;
+		if (err == 0 && !host[k][0])
+			err = -EIO; /* never a stale or empty host path */
+		if (err < 0 || answer == 0) {
+			skip_call(th, regs, err);
+			return false;
+		}
+		/* Written below an overlay: the file is the upper directory's now. */
+		if (pa[k].target.layer == LAYER_OVERLAY && (access[k] & ACCESS_WRITE))
+			report_set_host(t->report, pa[k].res.path, host[k]);
+		rewrite[k] = !kernel_reaches(&pa[k], host[k]);
+	}
+	if (d->paths[1].op == OP_REPLACE && pa[0].given && pa[1].given && resolved[0] &&
+	    resolved[1])
+		overlay_rename_done(t, pa[0].res.path, &pa[0].target, pa[1].res.path,
+				    &pa[1].target);
 	if (!rewrite[0] && !rewrite[1])
 		return false;
 	remap_begin(&m, regs);
@@ -461,9 +486,32 @@ static bool handle_openat2(struct tracer *t, struct thread *th, const struct sys
 	}
 }
 
+/*
+ * The name the kernel gives a script's interpreter for the program an exec
+ * names: the path as given, or for execveat relative to (or of) a
+ * descriptor, /dev/fd/N/PATH (/dev/fd/N).
+ */
+static const char *exec_name(const struct syscall_desc *d, const arch_regs *regs,
+			     const struct path_arg *pa, char *buf)
+{
+	int dirfd =
+	    d->paths[0].dirfd == SYS_NO_ARG ? AT_FDCWD : (int)arch_arg(regs, d->paths[0].dirfd);
+
+	if (pa->given && (pa->given[0] == '/' || dirfd == AT_FDCWD))
+		return pa->given;
+	if (dirfd == AT_FDCWD)
+		return pa->res.path;
+	if (!pa->given)
+		snprintf(buf, PATH_MAX, "/dev/fd/%d", dirfd);
+	else
+		snprintf(buf, PATH_MAX, "/dev/fd/%d/%s", dirfd, pa->given);
+	return buf;
+}
+
 static bool handle_exec(struct tracer *t, struct thread *th, const struct syscall_desc *d,
 			const arch_regs *regs)
 {
+	char name[PATH_MAX];
 	static struct path_arg pa;
 	/* A failed exec or the exec itself does not make the process's entry its own. */
 	bool accessed = th->proc ? th->proc->accessed : false;
@@ -492,7 +540,7 @@ static bool handle_exec(struct tracer *t, struct thread *th, const struct syscal
 		if (pa.res.error || pa.target.kind != VIEW_HOST) {
 			record_resolution(t, th, &pa.res, access_of(OP_EXEC, &pa.res, 0));
 			skip_call(th, regs, pa.res.error ? pa.res.error : -EACCES);
-		} else if ((err = exec_plan_view(t, th, pa.given ? pa.given : pa.res.path, &pa.res,
+		} else if ((err = exec_plan_view(t, th, exec_name(d, regs, &pa, name), &pa.res,
 						 &pa.target, &plan)) < 0) {
 			skip_call(th, regs, err);
 		} else {

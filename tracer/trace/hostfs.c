@@ -163,7 +163,6 @@ int hostfs_type(struct tracer *t, const char *path)
 static ssize_t host_readlink(void *ctx, const char *path, char *buf, size_t size)
 {
 	struct host_resolver *hr = ctx;
-	struct lookup_entry *e;
 	ssize_t n;
 
 	if (is_proc(path)) {
@@ -175,7 +174,14 @@ static ssize_t host_readlink(void *ctx, const char *path, char *buf, size_t size
 		buf[n] = '\0';
 		return n;
 	}
-	e = cache_find(hr->tracer, path);
+	return hostfs_readlink(hr->tracer, path, buf, size);
+}
+
+ssize_t hostfs_readlink(struct tracer *t, const char *path, char *buf, size_t size)
+{
+	struct lookup_entry *e = cache_find(t, path);
+	ssize_t n;
+
 	if (e && e->target)
 		return snprintf(buf, size, "%s", e->target);
 	n = readlink(path, buf, size - 1);

@@ -29,6 +29,8 @@ struct overlay {
 	char *dest;
 	size_t dest_len;
 	char *upper; /* UPPER/N */
+	/* Anything changed below DEST yet (here or in a run before): else no upper lookups. */
+	bool changed;
 	UT_hash_handle hh;
 };
 
@@ -51,6 +53,22 @@ static bool have_upper(struct tracer *t)
 		t->upper_dir = NULL; /* said once; every write below an overlay then fails */
 	}
 	return t->upper != NULL;
+}
+
+/* Whether OV's upper directory has anything yet: files, or whiteouts of a run before. */
+static bool has_changes(struct tracer *t, const struct overlay *ov)
+{
+	size_t whiteouts = 0;
+	autofree const char **list = upper_whiteouts(t->upper, ov->n, &whiteouts);
+	DIR *d = opendir(ov->upper);
+	struct dirent *e;
+	bool found = whiteouts > 0;
+
+	while (d && !found && (e = readdir(d)))
+		found = strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	if (d)
+		closedir(d);
+	return found;
 }
 
 /* The overlay deciding the view path PATH (TARGET its lookup), and REL in it. */
@@ -89,6 +107,7 @@ static struct overlay *overlay_of(struct tracer *t, const char *path,
 		ov->src = xstrndup(target->host, host_len - (len - best));
 		ov->n = upper_add_overlay(t->upper, ov->src, ov->dest);
 		ov->upper = xstrdup(upper_overlay_dir(t->upper, ov->n));
+		ov->changed = has_changes(t, ov);
 		HASH_ADD(hh, t->overlays, layer_index, sizeof(ov->layer_index), ov);
 	}
 	*rel = path + ov->dest_len;
@@ -112,7 +131,7 @@ void overlay_apply(struct tracer *t, const char *path, struct view_target *targe
 	if (target->layer != LAYER_OVERLAY || target->kind != VIEW_HOST)
 		return;
 	ov = overlay_of(t, path, target, &rel);
-	if (!ov)
+	if (!ov || !ov->changed)
 		return;
 	upper_path(ov, rel, upper);
 	if (lstat(upper, &st) == 0) {
@@ -293,8 +312,49 @@ bool overlay_is_lower(struct tracer *t, const char *path, const struct view_targ
 	return !in_upper(ov, target);
 }
 
+/*
+ * The permission checks the kernel would make on the source, which the
+ * copies (the user's own) no longer carry: NEED on the file SRC/REL (ST),
+ * and for a name made or removed, write and search on its directory.
+ */
+static int check_permission(struct overlay *ov, const char *rel, enum overlay_change change,
+			    enum overlay_need need, const struct stat *st, bool in_lower)
+{
+	char dir[PATH_MAX], up[PATH_MAX];
+	const char *slash = strrchr(rel, '/');
+	struct stat dst;
+
+	if (change == OVERLAY_CHANGE && in_lower) {
+		char low[PATH_MAX];
+
+		snprintf(low, sizeof(low), "%s/%s", ov->src, rel);
+		if (need == OVERLAY_NEED_WRITE && S_ISREG(st->st_mode) &&
+		    faccessat(AT_FDCWD, low, W_OK, AT_EACCESS) < 0)
+			return -EACCES;
+		if (need == OVERLAY_NEED_OWNER && geteuid() != 0 && st->st_uid != geteuid())
+			return -EPERM;
+		return 0;
+	}
+	if (change == OVERLAY_CHANGE)
+		return 0;
+	/* The directory as the source has it, else as the command made it. */
+	int len = slash ? (int)(slash - rel) : 0;
+
+	if (snprintf(dir, sizeof(dir), "%s/%.*s", ov->src, len, rel) >= (int)sizeof(dir))
+		return -ENAMETOOLONG;
+	if (lstat(dir, &dst) < 0) {
+		upper_path(ov, "", up);
+		if (snprintf(dir, sizeof(dir), "%s/%.*s", up, len, rel) >= (int)sizeof(dir))
+			return -ENAMETOOLONG;
+	}
+	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0 && errno == EACCES)
+		return -EACCES;
+	return 0;
+}
+
 int overlay_write(struct tracer *t, const char *path, const struct view_target *target,
-		  enum overlay_change change, bool exists, char *host, long *answer)
+		  enum overlay_change change, enum overlay_need need, bool exists, char *host,
+		  long *answer)
 {
 	struct overlay *ov;
 	const char *rel;
@@ -307,11 +367,16 @@ int overlay_write(struct tracer *t, const char *path, const struct view_target *
 	ov = overlay_of(t, path, target, &rel);
 	if (!ov)
 		return -EROFS;
-	if (!*rel)
-		return change == OVERLAY_CHANGE ? 0 : -EBUSY; /* DEST itself: a mount point */
+	ov->changed = true;
 	upper_path(ov, rel, host);
+	/* DEST itself: a mount point, whose changes (chmod, utimes) go to the upper root. */
+	if (!*rel)
+		return change == OVERLAY_CHANGE || change == OVERLAY_CREATE ? 0 : -EBUSY;
 	snprintf(low, sizeof(low), "%s/%s", ov->src, rel);
 	in_lower = !upper_is_whiteout(t->upper, ov->n, rel) && lstat(low, &st) == 0;
+	err = check_permission(ov, rel, change, need, &st, in_lower && !in_upper(ov, target));
+	if (err < 0)
+		return err;
 	switch (change) {
 	case OVERLAY_CHANGE:
 		/* Written, truncated, chmod'ed, linked to: the kernel works on a copy. */
@@ -394,7 +459,8 @@ bool overlay_lists(struct tracer *t, const char *path, const struct view_target 
 	struct stat st;
 
 	/* Every change below a directory makes its upper copy: without one, SRC's listing is it. */
-	if (target->layer != LAYER_OVERLAY || !(ov = overlay_of(t, path, target, &rel)))
+	if (target->layer != LAYER_OVERLAY || !(ov = overlay_of(t, path, target, &rel)) ||
+	    !ov->changed)
 		return false;
 	upper_path(ov, rel, up);
 	return lstat(up, &st) == 0 && S_ISDIR(st.st_mode);

@@ -135,6 +135,8 @@ struct host_resolver {
 extern const struct resolve_ops host_resolve_ops;
 /* The S_IF type of the host path PATH (not in /proc), or -errno; directories and links cached. */
 int hostfs_type(struct tracer *t, const char *path);
+/* readlink of the host path PATH (not in /proc), cached with the link. */
+ssize_t hostfs_readlink(struct tracer *t, const char *path, char *buf, size_t size);
 /* PATH was changed by a traced process: forget what was cached of it. */
 void hostfs_invalidate(struct tracer *t, const char *path);
 void hostfs_free_cache(struct tracer *t);
@@ -148,11 +150,19 @@ struct viewfs_resolver {
 	struct thread *thread;
 	struct view_resolver view;
 	bool as_text; /* readlink of a magic link for the command: a removed file's name too */
+	/* Every path looked up so far is the host path of the same name: the kernel walks alike. */
+	bool identity;
 };
 extern const struct resolve_ops viewfs_resolve_ops;
-/* Resolve PATH (relative to the view directory BASE) in the view: as view_resolve(). */
+/*
+ * Resolve PATH (relative to the view directory BASE) in the view: as
+ * view_resolve(). *IDENTITY (may be NULL) tells whether every path met on
+ * the way, links and the result included, is on the host at the same
+ * name, so the kernel given PATH on the host walks the same way.
+ */
 int viewfs_resolve(struct tracer *t, struct thread *th, const char *base, const char *path,
-		   unsigned flags, struct resolution *res, struct view_target *target);
+		   unsigned flags, struct resolution *res, struct view_target *target,
+		   bool *identity);
 /* The view path at which the host path HOST is seen, into OUT (PATH_MAX); 0 or -ENOENT. */
 int viewfs_view_path(struct tracer *t, const char *host, char *out);
 /* Record ACCESS of the view path PATH, with its host path and origin. */
@@ -191,8 +201,15 @@ enum overlay_change {
  * given. *ANSWER is 0 when the call is done already and must not run (the
  * delete of a lower object). Returns 0 or the -errno the call fails with.
  */
+/* What the call needs of the user for a change of a source file, checked before its copy-up. */
+enum overlay_need {
+	OVERLAY_NEED_NOTHING,
+	OVERLAY_NEED_WRITE, /* write permission (open for writing, truncate) */
+	OVERLAY_NEED_OWNER, /* to own it (chmod, chown, utimes, xattrs) */
+};
 int overlay_write(struct tracer *t, const char *path, const struct view_target *target,
-		  enum overlay_change change, bool exists, char *host, long *answer);
+		  enum overlay_change change, enum overlay_need need, bool exists, char *host,
+		  long *answer);
 /* A rename below one overlay, for `ptvfs diff`. */
 void overlay_rename_done(struct tracer *t, const char *from, const struct view_target *from_t,
 			 const char *to, const struct view_target *to_t);

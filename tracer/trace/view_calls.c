@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -84,9 +85,27 @@ static int overlay_change_of(const struct syscall_desc *d, int k, const struct p
 		return OVERLAY_CHANGE;
 	if (op == OP_REPLACE && pa->res.error == 0)
 		return OVERLAY_REPLACE;
+	/* A FIFO or a device of SRC opened for writing is used in place, as overlayfs does. */
+	if (op == OP_OPEN && pa->res.error == 0 && pa->res.type != S_IFREG &&
+	    pa->res.type != S_IFDIR && pa->res.type != S_IFLNK)
+		return -1;
 	if (access & ACCESS_WRITE)
 		return pa->res.error == 0 ? OVERLAY_CHANGE : OVERLAY_CREATE;
 	return -1;
+}
+
+/* What path K of the call D needs of the user to change a source file (overlay_write). */
+static enum overlay_need overlay_need_of(const struct syscall_desc *d, int k)
+{
+	switch ((enum sys_op)d->paths[k].op) {
+	case OP_OPEN:
+	case OP_REPLACE: /* creat() */
+		return OVERLAY_NEED_WRITE;
+	case OP_MODIFY:
+		return d->nr == __NR_truncate ? OVERLAY_NEED_WRITE : OVERLAY_NEED_OWNER;
+	default:
+		return OVERLAY_NEED_NOTHING;
+	}
 }
 
 /* unlink of a directory, rmdir of something else: what the kernel would say. */
@@ -124,7 +143,8 @@ int kernel_path(struct tracer *t, const struct syscall_desc *d, int k, const arc
 	}
 	if (change >= 0 && (target->kind == VIEW_HOST ||
 			    (target->kind == VIEW_ABSENT && change == OVERLAY_CREATE)))
-		return overlay_write(t, res->path, target, change, res->error == 0, host, answer);
+		return overlay_write(t, res->path, target, change, overlay_need_of(d, k),
+				     res->error == 0, host, answer);
 	switch (target->kind) {
 	case VIEW_HOST:
 		if (changes && target->read_only)
@@ -186,6 +206,12 @@ bool kernel_reaches(const struct path_arg *pa, const char *host)
 	char joined[PATH_MAX];
 	const char *p = pa->given;
 
+	/*
+	 * Resolved through names that are the host's own (links, ".." and all):
+	 * the kernel walking the same string on the host meets the same files.
+	 */
+	if (pa->identity && strcmp(host, pa->res.path) == 0 && (p[0] == '/' || pa->base_identity))
+		return true;
 	if (p[0] == '/')
 		return strcmp(p, host) == 0;
 	if (!pa->host_base[0])
@@ -370,4 +396,86 @@ void sockname_exit(struct tracer *t, struct thread *th)
 	tracee_write(th->tid, arch_arg(&regs, 1), &sun,
 		     want < th->sockname_size ? want : th->sockname_size);
 	tracee_write(th->tid, arch_arg(&regs, 2), &len, sizeof(len));
+}
+
+int crosses_layers(struct tracer *t, const struct syscall_desc *d, const struct path_arg pa[2],
+		   const bool resolved[2])
+{
+	bool two_names = d->paths[1].op == OP_REPLACE ||
+			 (d->paths[0].op == OP_STAT && d->paths[1].op == OP_CREATE);
+	struct view_target from, to;
+
+	if (!two_names || !resolved[0] || !resolved[1] || pa[0].res.error)
+		return 0;
+	/* The kernel's magic links (linkat of /proc/self/fd/N) are the kernel's to judge. */
+	if (path_is_below(pa[0].res.path, "/proc"))
+		return 0;
+	/* A source file of an overlay by its descriptor cannot get a name of the view. */
+	if (!pa[0].given && overlay_is_lower(t, pa[0].res.path, &pa[0].target))
+		return -EXDEV;
+	/*
+	 * Two layers are two mounts: link and rename between them fail, as
+	 * across mounts. The kernel compares the mounts of link's file and of
+	 * the new name's directory; of rename's two directories.
+	 */
+	if (lookup_parent(t, pa[1].res.path, &to) < 0)
+		return 0;
+	if (d->paths[1].op == OP_REPLACE) {
+		if (lookup_parent(t, pa[0].res.path, &from) < 0)
+			return 0;
+	} else {
+		/* link makes the new name (EROFS in a read-only directory) before it compares. */
+		if (to.read_only)
+			return 0;
+		from = pa[0].target;
+	}
+	return from.layer_index == to.layer_index ? 0 : -EXDEV;
+}
+
+bool fstat_of_stand_in(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+		       const arch_regs *regs, const struct path_arg *pa, struct remap *m)
+{
+	struct view_target real;
+	size_t n = strlen(t->stand_in_dir);
+
+	if ((d->nr != __NR_newfstatat && d->nr != __NR_statx) || d->paths[0].path == SYS_NO_ARG ||
+	    d->flags_arg == SYS_NO_ARG || strncmp(pa->target.host, t->stand_in_dir, n) != 0 ||
+	    (pa->target.host[n] != '\0' && pa->target.host[n] != '/'))
+		return false;
+	/* fstat of a directory opened as its stand-in: the directory's own metadata. */
+	if (view_lookup(t->view, pa->res.path, &real) < 0)
+		return false;
+	overlay_apply(t, pa->res.path, &real);
+	if (real.kind != VIEW_HOST)
+		return false;
+	remap_begin(m, regs);
+	if (remap_arg_string(th, m, d->paths[0].path, real.host) < 0)
+		return false;
+	arch_set_arg(&m->regs, d->flags_arg,
+		     arch_arg(regs, d->flags_arg) & ~(unsigned long)AT_EMPTY_PATH);
+	return true;
+}
+
+void list_of_stand_in(struct tracer *t, struct thread *th, const arch_regs *regs,
+		      const struct path_arg *pa)
+{
+	char name[64], buf[256], host[PATH_MAX];
+	size_t n = strlen(t->stand_in_dir);
+	autoclose int fd = -1;
+	ssize_t len;
+	char *pos;
+
+	if (strncmp(pa->target.host, t->stand_in_dir, n) != 0 ||
+	    (pa->target.host[n] != '\0' && pa->target.host[n] != '/'))
+		return;
+	/* Listed from the start again (opendir, rewinddir): the stand-in is brought up to date. */
+	snprintf(name, sizeof(name), "/proc/%d/fdinfo/%d", (int)th->tid, (int)arch_arg(regs, 0));
+	fd = open(name, O_RDONLY | O_CLOEXEC);
+	len = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (len <= 0)
+		return;
+	buf[len] = '\0';
+	pos = strstr(buf, "pos:");
+	if (pos && strtoll(pos + 4, NULL, 10) == 0)
+		viewfs_stand_in(t, pa->res.path, host);
 }

@@ -20,6 +20,7 @@
  *   opened for their contents: every path into them is resolved in the
  *   view and rewritten to the real host file.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -104,18 +105,30 @@ static bool is_below_proc_entry(const char *path)
 	return strncmp(path, "/proc/", 6) == 0 && strchr(path + 6, '/') != NULL;
 }
 
-/* The S_IF type of the view path PATH (not /proc), as view_resolve_ops, with overlays. */
-static int view_object_type(struct tracer *t, const char *path)
+/* What the view path PATH (not /proc) is, with overlays; VR learns whether it is itself. */
+static int view_target_of(struct viewfs_resolver *vr, const char *path, struct view_target *target)
 {
-	struct view_target target;
-	int err = view_lookup(t->view, path, &target);
+	int err = view_lookup(vr->tracer->view, path, target);
 
 	if (err < 0)
 		return err;
-	overlay_apply(t, path, &target);
+	overlay_apply(vr->tracer, path, target);
+	if (target->kind != VIEW_HOST || strcmp(target->host, path) != 0)
+		vr->identity = false;
+	return 0;
+}
+
+/* The S_IF type of the view path PATH (not /proc), as view_resolve_ops, with overlays. */
+static int view_object_type(struct viewfs_resolver *vr, const char *path)
+{
+	struct view_target target;
+	int err = view_target_of(vr, path, &target);
+
+	if (err < 0)
+		return err;
 	/* The host's directories and links are cached, as in recording (hostfs.c). */
 	if (target.kind == VIEW_HOST)
-		return hostfs_type(t, target.host);
+		return hostfs_type(vr->tracer, target.host);
 	return view_target_type(&target);
 }
 
@@ -128,12 +141,18 @@ static int viewfs_lookup(void *ctx, const char *path)
 	struct stat st;
 
 	if (!host_proc(vr->tracer, path, &target))
-		return view_object_type(vr->tracer, path);
+		return view_object_type(vr, path);
 	host = proc_self_path(vr->thread, path, buf, sizeof(buf));
 	if (lstat(host, &st) < 0)
 		return -errno;
 	if (!S_ISLNK(st.st_mode) || !is_below_proc_entry(host))
 		return st.st_mode & S_IFMT;
+	/*
+	 * A magic link of a process outside the traced tree (ptvfs itself, say)
+	 * would lead out of the view: closed, as another user's would be.
+	 */
+	if (isdigit((unsigned char)host[6]) && !thread_find(vr->tracer, atoi(host + 6)))
+		return -EACCES;
 	return proc_link_view(vr, host, link, sizeof(link), false) > 0 ? S_IFLNK
 								       : RESOLVE_TYPE_OPAQUE;
 }
@@ -147,18 +166,23 @@ static ssize_t viewfs_readlink(void *ctx, const char *path, char *buf, size_t si
 	ssize_t n;
 
 	if (!host_proc(vr->tracer, path, &target)) {
-		if (view_lookup(vr->tracer->view, path, &target) == 0 &&
-		    target.layer == LAYER_OVERLAY) {
-			overlay_apply(vr->tracer, path, &target);
-			if (target.kind != VIEW_HOST)
-				return -ENOENT;
-			n = readlink(target.host, buf, size - 1);
-			if (n < 0)
-				return -errno;
-			buf[n] = '\0';
-			return n;
+		int err = view_target_of(vr, path, &target);
+
+		if (err < 0)
+			return err;
+		switch (target.kind) {
+		case VIEW_HOST:
+			return hostfs_readlink(vr->tracer, target.host, buf, size);
+		case VIEW_SYMLINK:
+			return snprintf(buf, size, "%s", target.host) < (int)size
+				   ? (ssize_t)strlen(buf)
+				   : -ENAMETOOLONG;
+		case VIEW_VIRTUAL_DIR:
+			return -EINVAL;
+		case VIEW_ABSENT:
+			break;
 		}
-		return view_resolve_ops.readlink(&vr->view, path, buf, size);
+		return -ENOENT;
 	}
 	host = proc_self_path(vr->thread, path, host_buf, sizeof(host_buf));
 	if (is_below_proc_entry(host))
@@ -185,23 +209,28 @@ const struct resolve_ops viewfs_resolve_ops = {
 };
 
 int viewfs_resolve(struct tracer *t, struct thread *th, const char *base, const char *path,
-		   unsigned flags, struct resolution *res, struct view_target *target)
+		   unsigned flags, struct resolution *res, struct view_target *target,
+		   bool *identity)
 {
-	struct viewfs_resolver vr = {.tracer = t, .thread = th, .view = {.view = t->view}};
+	struct viewfs_resolver vr = {
+	    .tracer = t, .thread = th, .view = {.view = t->view}, .identity = true};
 	int err;
 
 	resolve_path(&viewfs_resolve_ops, &vr, base, path, flags, res);
 	memset(target, 0, sizeof(*target));
 	target->kind = VIEW_ABSENT;
+	if (identity)
+		*identity = false;
 	if (res->path[0] != '/')
 		return res->error;
-	err = view_lookup(t->view, res->path, target);
+	err = view_target_of(&vr, res->path, target);
 	if (err < 0) {
 		target->kind = VIEW_ABSENT;
 		if (res->error == 0)
 			res->error = err;
 	}
-	overlay_apply(t, res->path, target);
+	if (identity)
+		*identity = vr.identity;
 	return res->error;
 }
 
@@ -295,10 +324,27 @@ static int make_dirs(char *path)
 	return 0;
 }
 
+/*
+ * The type of placeholder a stand-in shows for a file of mode MODE: the
+ * same, except devices, which an unprivileged user cannot make: files.
+ */
+static int placeholder_type(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFDIR:
+	case S_IFLNK:
+	case S_IFIFO:
+	case S_IFSOCK:
+		return mode & S_IFMT;
+	default:
+		return S_IFREG;
+	}
+}
+
 /* One name a stand-in must show, and what it is. */
 struct wanted {
 	char *name;
-	int type; /* S_IFDIR, S_IFLNK or S_IFREG */
+	int type; /* placeholder_type() */
 	char *link_target;
 	bool present;
 	UT_hash_handle hh;
@@ -352,7 +398,7 @@ static void want_declared(void *ctx, const char *name, enum view_node_kind kind)
 			target_buf[n] = '\0';
 			want(l, name, S_IFLNK, target_buf);
 		} else {
-			want(l, name, S_ISDIR(st.st_mode) ? S_IFDIR : S_IFREG, NULL);
+			want(l, name, placeholder_type(st.st_mode), NULL);
 		}
 		return;
 	case VIEW_ABSENT:
@@ -376,14 +422,12 @@ static void want_host_entries(struct listing *l, const char *host)
 			continue;
 		if (!view_keeps_host_entry(l->t->view, l->dir, e->d_name))
 			continue;
-		type = e->d_type == DT_DIR ? S_IFDIR : e->d_type == DT_LNK ? S_IFLNK : S_IFREG;
+		type = placeholder_type(DTTOIF(e->d_type));
 		if (e->d_type == DT_UNKNOWN) {
 			struct stat st;
 			if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 				continue;
-			type = S_ISDIR(st.st_mode)   ? S_IFDIR
-			       : S_ISLNK(st.st_mode) ? S_IFLNK
-						     : S_IFREG;
+			type = placeholder_type(st.st_mode);
 		}
 		if (type == S_IFLNK) {
 			ssize_t n = readlinkat(dirfd(d), e->d_name, target, sizeof(target) - 1);
@@ -409,7 +453,7 @@ static void want_overlay_entry(void *ctx, const char *dir_host, const char *name
 	snprintf(path, sizeof(path), "%s/%s", dir_host, name);
 	if (lstat(path, &st) < 0)
 		return;
-	type = S_ISDIR(st.st_mode) ? S_IFDIR : S_ISLNK(st.st_mode) ? S_IFLNK : S_IFREG;
+	type = placeholder_type(st.st_mode);
 	if (type == S_IFLNK) {
 		ssize_t n = readlink(path, target, sizeof(target) - 1);
 		if (n < 0)
@@ -478,6 +522,8 @@ static void sync_stand_in(struct listing *l, const char *host)
 				mkdirat(fd, w->name, 0755);
 			else if (w->type == S_IFLNK)
 				symlinkat(w->link_target, fd, w->name);
+			else if (w->type == S_IFIFO || w->type == S_IFSOCK)
+				mknodat(fd, w->name, w->type | 0644, 0);
 			else
 				close(openat(fd, w->name, O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
 		}

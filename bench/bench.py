@@ -2,7 +2,8 @@
 """ptvfs benchmark harness (called by scripts/bench; python3 stdlib only).
 
 Generates six workloads in a temporary directory, runs each untraced and under
-ptvfs, PRoot and strace (unpinned and pinned to CPU 0), checks that every mode
+ptvfs (recording, and inside a view: --workspace of the workload's directory),
+PRoot and strace (unpinned and pinned to CPU 0), checks that every mode
 produced the same result as the untraced run, and prints a table of medians.
 Then the view setup (view_setup) and the cost of copy-on-write (overlay_bench),
 each a section of its own; see bench/README.md.
@@ -32,19 +33,27 @@ BENCH_ENV = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"),
 
 STRACE = ["strace", "-f", "--seccomp-bpf", "-e", "trace=%file", "-o", "/dev/null"]
 PIN = ["taskset", "-c", "0"]
-ALL_MODES = ["native", "ptvfs", "proot", "proot-pinned", "strace", "strace-pinned",
-             "ptvfs-pinned"]
-DEFAULT_MODES = ALL_MODES[:6]
-LABEL = {"native": "native", "ptvfs": "ptvfs", "proot": "PRoot",
+# ptvfs-ws: ptvfs --workspace DIR, DIR the workload's directory (the command
+# starts in /home/user/workspace; what it writes goes to an --upper directory).
+ALL_MODES = ["native", "ptvfs", "ptvfs-ws", "proot", "proot-pinned", "strace",
+             "strace-pinned", "ptvfs-pinned"]
+DEFAULT_MODES = ALL_MODES[:7]
+LABEL = {"native": "native", "ptvfs": "ptvfs", "ptvfs-ws": "ptvfs --workspace",
+         "proot": "PRoot",
          "proot-pinned": "PRoot pinned", "strace": "strace",
          "strace-pinned": "strace pinned", "ptvfs-pinned": "ptvfs pinned"}
 
 
-def wrap(mode, cmd, ptvfs, report):
+def wrap(mode, cmd, ptvfs, report, wdir=None, upper=None):
+    """The argv of CMD under MODE; ptvfs-ws needs the workload's directory
+    WDIR (where CMD is run) and the upper directory UPPER."""
     if mode == "native":
         return list(cmd)
     if mode == "ptvfs":
         return [ptvfs, "--report", report, "--"] + cmd
+    if mode == "ptvfs-ws":
+        return [ptvfs, "--workspace", wdir, "--upper", upper, "--report", report,
+                "--"] + cmd
     if mode == "ptvfs-pinned":
         return PIN + [ptvfs, "--report", report, "--"] + cmd
     if mode == "proot":
@@ -114,15 +123,17 @@ class Workload:
     def reset(self):
         pass
 
-    def result(self, stdout):
-        """Summary of what the run produced; compared to the native one."""
+    def result(self, stdout, out):
+        """Summary of what the run produced (its files in OUT: the workload's
+        directory, or the upper directory of a --workspace run); compared to
+        the native one."""
         return None
 
-    def check(self, rc, stdout):
+    def check(self, rc, stdout, out=None):
         if rc != 0:
             return "exit status %d" % rc
         try:
-            res = self.result(stdout)
+            res = self.result(stdout, out or self.dir)
         except Exception as e:  # missing output file etc.
             return "no result: %s" % e
         if self.ref is None:
@@ -154,8 +165,8 @@ class Gxx(Workload):
         except FileNotFoundError:
             pass
 
-    def result(self, stdout):
-        return sha(os.path.join(self.dir, "big.o"))
+    def result(self, stdout, out):
+        return sha(os.path.join(out, "big.o"))
 
 
 HEADERS = ["stdio.h", "stdlib.h", "string.h", "unistd.h", "fcntl.h", "errno.h",
@@ -184,8 +195,8 @@ class Gcc(Workload):
         except FileNotFoundError:
             pass
 
-    def result(self, stdout):
-        return sha(os.path.join(self.dir, "hdrs.o"))
+    def result(self, stdout, out):
+        return sha(os.path.join(out, "hdrs.o"))
 
 
 MODULES = ["json", "re", "datetime", "decimal", "fractions", "statistics",
@@ -232,7 +243,7 @@ class Python(Workload):
 
     uses_stdout = True
 
-    def result(self, stdout):
+    def result(self, stdout, out):
         return stdout
 
 
@@ -273,10 +284,10 @@ class Configure(Workload):
             except FileNotFoundError:
                 pass
 
-    def result(self, stdout):
+    def result(self, stdout, out):
         # The generated Makefile holds CC, CFLAGS and every HAVE_* in DEFS.
-        os.stat(os.path.join(self.dir, "config.status"))
-        return read(os.path.join(self.dir, "Makefile"))
+        os.stat(os.path.join(out, "config.status"))
+        return read(os.path.join(out, "Makefile"))
 
 
 class Find(Workload):
@@ -304,7 +315,7 @@ class Find(Workload):
 
     uses_stdout = True
 
-    def result(self, stdout):
+    def result(self, stdout, out):
         return stdout
 
 
@@ -342,12 +353,12 @@ class Make(Workload):
     def reset(self):
         sh(["make", "-s", "clean"], self.dir, self.env)
 
-    def result(self, stdout):
-        objs = sorted(f for f in os.listdir(self.dir) if f.endswith(".o"))
+    def result(self, stdout, out):
+        objs = sorted(f for f in os.listdir(out) if f.endswith(".o"))
         if len(objs) != 16:
             raise RuntimeError("%d objects" % len(objs))
-        out = sh(["./app"], self.dir, self.env)
-        return (tuple(sha(os.path.join(self.dir, o)) for o in objs), out)
+        printed = sh(["./app"], out, self.env)
+        return (tuple(sha(os.path.join(out, o)) for o in objs), printed)
 
 
 WORKLOADS = [Gxx, Gcc, Python, Configure, Find, Make]
@@ -512,6 +523,7 @@ def run_workloads(a, modes, runs, pruns, ptvfs, selected):
     logs = os.path.join(root, "logs")
     os.makedirs(logs)
     report = os.path.join(root, "ptvfs-report.json")
+    upper = os.path.join(root, "upper")     # ptvfs-ws's --upper, removed before each run
     selected = [W(root, env) for W in selected]
 
     lines = []
@@ -530,7 +542,36 @@ def run_workloads(a, modes, runs, pruns, ptvfs, selected):
     say("tree %s   ptvfs binary sha256 %s" % (git_state(), ptvfs_sum[:16]))
     say("runs: %d per mode (%d for pinned), 1 warm-up per mode (also checks the result)"
         % (runs, pruns))
+    if "ptvfs-ws" in modes:
+        say("ptvfs --workspace: `ptvfs --workspace DIR --upper U --report R -- CMD` run in "
+            "DIR, the workload's directory (so in /home/user/workspace); U removed "
+            "(untimed) before each run; the result is read from U")
     say()
+
+    def ws_before(w):
+        """Untimed, before a ptvfs-ws run: a fresh upper, the sources' state."""
+        shutil.rmtree(upper, ignore_errors=True)
+        return tree_state(w.dir)
+
+    def ws_check(w, before, produced):
+        """After a ptvfs-ws run: (why or None, the directory of its outputs).
+        The sources must be unchanged and the upper hold exactly the files
+        the untraced run produced."""
+        try:
+            subs = [d for d in os.listdir(upper) if os.path.isdir(os.path.join(upper, d))]
+            out = upper_root(upper) if subs else None
+        except (OSError, RuntimeError) as e:
+            return "upper: %s" % e, None
+        if tree_state(w.dir) != before:
+            return "the workload's directory changed during the run", out
+        got = set(tree_state(out)) if out else set()
+        if produced is not None and got != produced:
+            return ("the upper holds %d files, the untraced run wrote %d (extra: %s; "
+                    "missing: %s)" % (len(got), len(produced),
+                                      ", ".join(sorted(got - produced)[:3]) or "none",
+                                      ", ".join(sorted(produced - got)[:3]) or "none"),
+                    out)
+        return None, out or upper
 
     results = {}     # (workload, mode) -> list of seconds, or a string on failure
     rss = {}         # workload -> dict
@@ -547,22 +588,27 @@ def run_workloads(a, modes, runs, pruns, ptvfs, selected):
             failed = {}
             timeout = 600.0
             # Warm-up per mode; it captures stdout and is checked against native.
+            produced = None   # files the native warm-up wrote (new or changed)
             for m in modes:
                 w.reset()
-                argv = wrap(m, w.cmd, ptvfs, report)
+                argv = wrap(m, w.cmd, ptvfs, report, w.dir, upper)
+                if m == "native":
+                    before = tree_state(w.dir)
+                elif m == "ptvfs-ws":
+                    before = ws_before(w)
                 so = os.path.join(logs, "%s-%s.out" % (w.name, m))
                 se = os.path.join(logs, "%s-%s.err" % (w.name, m))
                 # Peak RSS: under /usr/bin/time, whose small child does not inherit
                 # this harness's RSS as a fork of python would (ru_maxrss counts
                 # the pre-exec image).
                 rssf = os.path.join(logs, "%s-%s.rss" % (w.name, m))
-                timed = m in ("native", "ptvfs")
+                timed = m in ("native", "ptvfs", "ptvfs-ws")
                 run_argv = (["/usr/bin/time", "-f", "%M", "-o", rssf] + argv) if timed else argv
                 try:
                     if os.path.exists(report):
                         os.unlink(report)
                     dt, rc, _, hwm = run_once(run_argv, w.dir, env, so, se, timeout,
-                                              poll_pid_rss=(m == "ptvfs"))
+                                              poll_pid_rss=m in ("ptvfs", "ptvfs-ws"))
                     maxrss = read_rss(rssf) if timed else None
                 except Hang:
                     failed[m] = "hangs"
@@ -570,12 +616,16 @@ def run_workloads(a, modes, runs, pruns, ptvfs, selected):
                         w.name, m, timeout, fmt_cmd(argv, w.dir)))
                     keep = True
                     continue
-                with open(so, "rb") as f:
-                    why = w.check(rc, f.read())
+                why, out = None, None
+                if m == "ptvfs-ws" and rc == 0:
+                    why, out = ws_check(w, before, produced)
+                if why is None:
+                    with open(so, "rb") as f:
+                        why = w.check(rc, f.read(), out)
                 if why is None and m.startswith("ptvfs"):
                     why = check_report(report)
                 if why:
-                    failed[m] = "fails"
+                    failed[m] = fails_cell(why, rc, se)
                     problems.append("%s/%s: %s: %s  (stderr: %s)" % (
                         w.name, m, why, fmt_cmd(argv, w.dir), tail(se)))
                     keep = True
@@ -585,9 +635,14 @@ def run_workloads(a, modes, runs, pruns, ptvfs, selected):
                 if m == "native":
                     timeout = max(60.0, 200 * dt)
                     rss.setdefault(w.name, {})["native"] = maxrss
+                    after = tree_state(w.dir)
+                    produced = {r for r, v in after.items() if before.get(r) != v}
                 if m == "ptvfs":
                     rss.setdefault(w.name, {})["ptvfs+cmd"] = maxrss
                     rss[w.name]["ptvfs"] = hwm
+                if m == "ptvfs-ws":
+                    rss.setdefault(w.name, {})["ws+cmd"] = maxrss
+                    rss[w.name]["ws"] = hwm
                 print("   warm-up %-14s %8.3fs" % (m, dt), flush=True)
             # Timed runs, interleaved so that drift hits every mode alike.
             for i in range(runs):
@@ -595,7 +650,9 @@ def run_workloads(a, modes, runs, pruns, ptvfs, selected):
                     if m in failed or (pinned(m) and i >= pruns):
                         continue
                     w.reset()
-                    argv = wrap(m, w.cmd, ptvfs, report)
+                    argv = wrap(m, w.cmd, ptvfs, report, w.dir, upper)
+                    if m == "ptvfs-ws":
+                        before = ws_before(w)
                     se = os.path.join(logs, "%s-%s.err" % (w.name, m))
                     try:
                         dt, rc, _, _ = run_once(argv, w.dir, env, None, se, timeout)
@@ -605,12 +662,17 @@ def run_workloads(a, modes, runs, pruns, ptvfs, selected):
                             w.name, m, timeout, i + 1, fmt_cmd(argv, w.dir)))
                         keep = True
                         continue
-                    if w.uses_stdout:   # its output went to /dev/null
+                    why, out = None, None
+                    if m == "ptvfs-ws" and rc == 0:
+                        why, out = ws_check(w, before, produced)
+                    if why:
+                        pass
+                    elif w.uses_stdout:   # its output went to /dev/null
                         why = "exit status %d" % rc if rc else None
                     else:
-                        why = w.check(rc, None)
+                        why = w.check(rc, None, out)
                     if why:
-                        failed[m] = "fails"
+                        failed[m] = fails_cell(why, rc, se)
                         problems.append("%s/%s: %s (run %d): %s  (stderr: %s)" % (
                             w.name, m, why, i + 1, fmt_cmd(argv, w.dir), tail(se)))
                         keep = True
@@ -640,13 +702,19 @@ def run_workloads(a, modes, runs, pruns, ptvfs, selected):
         "itself, sampled every 2 ms during the warm-up (a lower bound); 'ptvfs+cmd' is "
         "/usr/bin/time -f %M of the ptvfs run = the largest single process among "
         "ptvfs and the command's processes; 'native' is /usr/bin/time -f %M of the "
-        "untraced command. Warm-up runs only.")
-    say("| workload | ptvfs | ptvfs+cmd | native |")
-    say("| --- | ---: | ---: | ---: |")
+        "untraced command."
+        + (" 'ptvfs --workspace' and 'ws+cmd': the same for the run inside the view."
+           if "ptvfs-ws" in modes else "") + " Warm-up runs only.")
+    ws = "ptvfs-ws" in modes
+    say("| workload | ptvfs | ptvfs+cmd |%s native |" % (
+        " ptvfs --workspace | ws+cmd |" if ws else ""))
+    say("| --- | ---: | ---: |%s ---: |" % (" ---: | ---: |" if ws else ""))
     for w in selected:
         r = rss.get(w.name, {})
-        say("| %s | %s | %s | %s |" % (w.title, r.get("ptvfs", "-"),
-                                       r.get("ptvfs+cmd", "-"), r.get("native", "-")))
+        say("| %s | %s | %s |%s %s |" % (
+            w.title, r.get("ptvfs", "-"), r.get("ptvfs+cmd", "-"),
+            " %s | %s |" % (r.get("ws", "-"), r.get("ws+cmd", "-")) if ws else "",
+            r.get("native", "-")))
     say()
     say("Raw times (s):")
     for w in selected:
@@ -1703,6 +1771,22 @@ def read_rss(path):
         return None
 
 
+def fails_cell(why, rc, stderr_path):
+    """The table cell of a failed mode: why, and for a failed exit the last
+    line of its stderr (e.g. the path it could not write)."""
+    cell = "fails: " + why
+    if rc:
+        try:
+            with open(stderr_path, "rb") as f:
+                lines = f.read().decode(errors="replace").strip().splitlines()
+        except OSError:
+            lines = []
+        if lines:
+            last = lines[-1].strip().replace("|", "/")
+            cell += " (%s)" % (last if len(last) <= 100 else last[:97] + "...")
+    return cell
+
+
 def tail(path, n=300):
     try:
         with open(path, "rb") as f:
@@ -1745,7 +1829,10 @@ def table(say, selected, modes, results):
         beats.append(("ptvfs vs best strace", ["strace", "strace-pinned"]))
     head += [b[0] for b in beats]
     say("Median wall-clock seconds; ratio to native in brackets. 'pinned' = under "
-        "taskset -c 0. 'vs best': ptvfs median / the faster of the peer's two columns.")
+        "taskset -c 0. 'vs best': ptvfs median / the faster of the peer's two columns."
+        + (" 'ptvfs --workspace': the same command inside a view (--workspace of its "
+           "directory); 'x rec' is its median over the ptvfs (recording) column's."
+           if "ptvfs-ws" in modes else ""))
     say("| " + " | ".join(head) + " |")
     say("| --- | " + " | ".join("---:" for _ in head[1:]) + " |")
     for w in selected:
@@ -1759,7 +1846,11 @@ def table(say, selected, modes, results):
                 row.append(v)
             else:
                 t = med(w.name, m)
-                row.append("%.3f (%.2fx)" % (t, t / nat) if t and nat else "-")
+                rec = med(w.name, "ptvfs")
+                if m == "ptvfs-ws" and t and nat and rec:
+                    row.append("%.3f (%.2fx; %.2fx rec)" % (t, t / nat, t / rec))
+                else:
+                    row.append("%.3f (%.2fx)" % (t, t / nat) if t and nat else "-")
         pt = med(w.name, "ptvfs")
         for _, peers in beats:
             pm = [med(w.name, p) for p in peers if p in modes]

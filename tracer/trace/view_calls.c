@@ -108,6 +108,12 @@ static enum overlay_need overlay_need_of(const struct syscall_desc *d, int k)
 	}
 }
 
+/* open(O_TMPFILE) of a directory makes a file in it: a write, though the directory exists. */
+static bool makes_tmpfile(enum sys_op op, unsigned long open_flags)
+{
+	return op == OP_OPEN && (open_flags & __O_TMPFILE) == __O_TMPFILE;
+}
+
 /* unlink of a directory, rmdir of something else: what the kernel would say. */
 static int delete_type_error(const struct syscall_desc *d, const arch_regs *regs, int type)
 {
@@ -147,7 +153,7 @@ int kernel_path(struct tracer *t, const struct syscall_desc *d, int k, const arc
 				     res->error == 0, host, answer);
 	switch (target->kind) {
 	case VIEW_HOST:
-		if (changes && target->read_only)
+		if ((changes || makes_tmpfile(op, open_flags)) && target->read_only)
 			return -EROFS;
 		if ((op == OP_DELETE || op == OP_REPLACE) && res->error == 0 &&
 		    is_mount_point(t, res->path, target))
@@ -160,7 +166,7 @@ int kernel_path(struct tracer *t, const struct syscall_desc *d, int k, const arc
 		snprintf(host, PATH_MAX, "%s", target->host);
 		return 0;
 	case VIEW_VIRTUAL_DIR:
-		if (changes)
+		if (changes || makes_tmpfile(op, open_flags))
 			return -EROFS;
 		return viewfs_stand_in(t, res->path, host);
 	case VIEW_SYMLINK: {

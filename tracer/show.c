@@ -36,17 +36,6 @@ static const char *const access_kinds[] = {"read", "write", "delete", "exec",
 					   "stat", "list",  "probe"};
 #define NKINDS (sizeof(access_kinds) / sizeof(access_kinds[0]))
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int hex4_at(const char *s, size_t left)
 {
 	int v = 0;
@@ -470,6 +459,7 @@ static json_t *load_report(const char *file)
 	json_error_t error;
 	json_t *report, *format;
 	struct stat st;
+	int ret;
 
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		warn("show: cannot read %s: %s", file, strerror(errno));
@@ -479,21 +469,10 @@ static json_t *load_report(const char *file)
 		warn("show: cannot read %s: %s", file, strerror(EISDIR));
 		return NULL;
 	}
-	for (;;) {
-		ssize_t got;
-
-		strbuf_grow(&sb, 65536);
-		got = read(fd, sb.buf + sb.len, sb.cap - sb.len - 1);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			warn("show: cannot read %s: %s", file, strerror(errno));
-			strbuf_release(&sb);
-			return NULL;
-		}
-		if (got == 0)
-			break;
-		sb.len += got;
+	ret = read_fd_whole(fd, &sb.buf, &sb.len);
+	if (ret < 0) {
+		warn("show: cannot read %s: %s", file, strerror(-ret));
+		return NULL;
 	}
 	text = escape_bytes(sb.buf ? sb.buf : "", sb.len, &len);
 	strbuf_release(&sb);

@@ -60,35 +60,6 @@ int beneath_stat(int rootfd, const char *rel, struct stat *st)
 	return ret;
 }
 
-static int read_all(int fd, char **data, size_t *len)
-{
-	struct strbuf sb = {0};
-	struct stat st;
-
-	if (fstat(fd, &st) == 0 && st.st_size > 0)
-		strbuf_grow(&sb, st.st_size + 1);
-	for (;;) {
-		ssize_t got;
-
-		strbuf_grow(&sb, 65536);
-		got = read(fd, sb.buf + sb.len, sb.cap - sb.len - 1);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			int err = -errno;
-			strbuf_release(&sb);
-			return err;
-		}
-		if (got == 0)
-			break;
-		sb.len += got;
-	}
-	sb.buf[sb.len] = '\0';
-	*data = sb.buf;
-	*len = sb.len;
-	return 0;
-}
-
 int beneath_read(int rootfd, const char *rel, char **data, size_t *len)
 {
 	const char *name;
@@ -125,7 +96,7 @@ int beneath_read(int rootfd, const char *rel, char **data, size_t *len)
 	fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
-	return read_all(fd, data, len);
+	return read_fd_whole(fd, data, len);
 }
 
 struct vec {

@@ -66,6 +66,25 @@ void strbuf_reset(struct strbuf *sb);
 void strbuf_release(struct strbuf *sb);
 
 /*
+ * All of FD (to its end) or of the file PATH, in a malloc'd buffer with a
+ * NUL after the LEN bytes (the caller frees *DATA). Returns 0 or -errno.
+ */
+int read_fd_whole(int fd, char **data, size_t *len);
+int read_file_whole(const char *path, char **data, size_t *len);
+
+/* The value of the hexadecimal digit C, or -1. */
+static inline int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
  * Write LEN bytes to PATH atomically: a temporary file beside it, then rename.
  * Returns 0 or -errno.
  */

@@ -35,39 +35,6 @@
 #include "ptvfs/view.h"
 #include "view_priv.h"
 
-/* Read the whole file at PATH into *DATA (NUL-terminated) and *LEN. Returns 0 or -errno. */
-static int read_whole(const char *path, char **data, size_t *len)
-{
-	autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct strbuf sb = {0};
-	struct stat st;
-
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return -errno;
-	strbuf_grow(&sb, S_ISREG(st.st_mode) ? st.st_size + 1 : 4096);
-	for (;;) {
-		ssize_t n;
-
-		strbuf_grow(&sb, 4096);
-		n = read(fd, sb.buf + sb.len, sb.cap - sb.len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int ret = -errno;
-
-			strbuf_release(&sb);
-			return ret;
-		}
-		if (n == 0)
-			break;
-		sb.len += n;
-	}
-	sb.buf[sb.len] = '\0';
-	*data = sb.buf;
-	*len = sb.len;
-	return 0;
-}
-
 /* Whether the path P has a ".." component. */
 static bool has_dotdot(const char *p)
 {
@@ -150,7 +117,6 @@ static bool is_blank(const char *line, size_t len)
 			return false;
 	return true;
 }
-
 
 /* What the check of a line's source found. */
 enum {
@@ -788,7 +754,7 @@ int view_add_inputs(struct view *v, const char *manifest, const char *cwd, char 
 	m.cwd_len = strlen(cwd);
 	/* What parse_line puts before a canonical DEST: CWD and '/', or '/' alone. */
 	m.cwd_hash = hash_step(hash_more(HASH_SEED, cwd, m.cwd_len > 1 ? m.cwd_len : 0), '/');
-	ret = read_whole(manifest, &m.data, &size);
+	ret = read_file_whole(manifest, &m.data, &size);
 	if (ret < 0) {
 		if (err)
 			*err = xasprintf("--inputs %s: %s", manifest, strerror(-ret));

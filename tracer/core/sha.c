@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ptvfs/sha.h"
+#include "ptvfs/util.h"
 
 #define ROR32(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
 #define ROL32(x, n) (((x) << (n)) | ((x) >> (32 - (n))))
@@ -124,7 +125,7 @@ sha256_blocks_ni(uint32_t state[8], const unsigned char *p, size_t blocks)
 }
 #endif
 
-static void sha256_blocks(uint32_t state[8], const unsigned char *p, size_t blocks)
+static void sha256_blocks(uint32_t *state, const unsigned char *p, size_t blocks)
 {
 #if defined(__x86_64__)
 	static int have_ni = -1;
@@ -149,30 +150,38 @@ void sha256_init(struct sha256_ctx *c)
 	c->used = 0;
 }
 
-void sha256_update(struct sha256_ctx *c, const void *data, size_t len)
+/* Feed LEN bytes at DATA to a hash of 64-byte blocks: whole blocks to BLOCKS, the rest kept. */
+static void update_blocks(uint32_t *state, unsigned char block[64], size_t *used, uint64_t *bytes,
+			  const void *data, size_t len,
+			  void (*blocks)(uint32_t *state, const unsigned char *p, size_t n))
 {
 	const unsigned char *p = data;
 
-	c->bytes += len;
-	if (c->used) {
-		size_t n = 64 - c->used < len ? 64 - c->used : len;
+	*bytes += len;
+	if (*used) {
+		size_t n = 64 - *used < len ? 64 - *used : len;
 
-		memcpy(c->block + c->used, p, n);
-		c->used += n;
+		memcpy(block + *used, p, n);
+		*used += n;
 		p += n;
 		len -= n;
-		if (c->used < 64)
+		if (*used < 64)
 			return;
-		sha256_blocks(c->state, c->block, 1);
-		c->used = 0;
+		blocks(state, block, 1);
+		*used = 0;
 	}
 	if (len >= 64) {
-		sha256_blocks(c->state, p, len / 64);
+		blocks(state, p, len / 64);
 		p += len & ~(size_t)63;
 		len &= 63;
 	}
-	memcpy(c->block, p, len);
-	c->used = len;
+	memcpy(block, p, len);
+	*used = len;
+}
+
+void sha256_update(struct sha256_ctx *c, const void *data, size_t len)
+{
+	update_blocks(c->state, c->block, &c->used, &c->bytes, data, len, sha256_blocks);
 }
 
 /* The padding both hashes share: 0x80 and zeros; whether the length needs a block of its own. */
@@ -201,7 +210,7 @@ void sha256_final(struct sha256_ctx *c, unsigned char digest[32])
 		store_be32(digest + 4 * i, c->state[i]);
 }
 
-static void sha1_blocks(uint32_t state[5], const unsigned char *p, size_t blocks)
+static void sha1_blocks(uint32_t *state, const unsigned char *p, size_t blocks)
 {
 	for (; blocks; blocks--, p += 64) {
 		uint32_t w[80], a, b, c, d, e;
@@ -247,28 +256,7 @@ void sha1_init(struct sha1_ctx *c)
 
 void sha1_update(struct sha1_ctx *c, const void *data, size_t len)
 {
-	const unsigned char *p = data;
-
-	c->bytes += len;
-	if (c->used) {
-		size_t n = 64 - c->used < len ? 64 - c->used : len;
-
-		memcpy(c->block + c->used, p, n);
-		c->used += n;
-		p += n;
-		len -= n;
-		if (c->used < 64)
-			return;
-		sha1_blocks(c->state, c->block, 1);
-		c->used = 0;
-	}
-	if (len >= 64) {
-		sha1_blocks(c->state, p, len / 64);
-		p += len & ~(size_t)63;
-		len &= 63;
-	}
-	memcpy(c->block, p, len);
-	c->used = len;
+	update_blocks(c->state, c->block, &c->used, &c->bytes, data, len, sha1_blocks);
 }
 
 void sha1_final(struct sha1_ctx *c, unsigned char digest[20])
@@ -292,17 +280,6 @@ void sha_hex(const unsigned char *digest, size_t len, char *out)
 		out[2 * i + 1] = hex[digest[i] & 15];
 	}
 	out[2 * len] = '\0';
-}
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 int sha_unhex(const char *hex, size_t hex_len, unsigned char *out, size_t len)

@@ -354,34 +354,6 @@ static void replay_journal(struct upper *u, const char *text, size_t len)
 	}
 }
 
-static int read_file(const char *path, char **data, size_t *len)
-{
-	autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct strbuf sb = {0};
-
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		ssize_t got;
-
-		strbuf_grow(&sb, 65536);
-		got = read(fd, sb.buf + sb.len, 65536);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			int err = -errno;
-			strbuf_release(&sb);
-			return err;
-		}
-		if (got == 0)
-			break;
-		sb.len += got;
-	}
-	*data = sb.buf;
-	*len = sb.len;
-	return 0;
-}
-
 int upper_record_load(struct upper *u, bool *missing, char **err)
 {
 	autofree char *record = xasprintf("%s/" UPPER_RECORD, u->dir);
@@ -390,7 +362,7 @@ int upper_record_load(struct upper *u, bool *missing, char **err)
 	autofree char *lines = NULL;
 	autofree char *msg = NULL;
 	size_t len = 0, lines_len = 0;
-	int ret = read_file(record, &text, &len);
+	int ret = read_file_whole(record, &text, &len);
 
 	*missing = ret == -ENOENT;
 	if (*missing)
@@ -399,7 +371,7 @@ int upper_record_load(struct upper *u, bool *missing, char **err)
 		*err = xasprintf("%s: %s", record, strerror(-ret));
 		return ret;
 	}
-	ret = read_file(journal, &lines, &lines_len);
+	ret = read_file_whole(journal, &lines, &lines_len);
 	if (ret < 0 && ret != -ENOENT) {
 		*err = xasprintf("%s: %s", journal, strerror(-ret));
 		return ret;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ptvfs/util.h"
@@ -207,4 +208,43 @@ int write_file_atomic(const char *path, const char *data, size_t len)
 		return err;
 	}
 	return 0;
+}
+
+int read_fd_whole(int fd, char **data, size_t *len)
+{
+	struct strbuf sb = {0};
+	struct stat st;
+
+	/* A regular file is read into one buffer of its size (a manifest: megabytes). */
+	strbuf_grow(&sb, fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size + 1 : 4096);
+	for (;;) {
+		ssize_t got;
+
+		strbuf_grow(&sb, 4096);
+		got = read(fd, sb.buf + sb.len, sb.cap - sb.len - 1);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			int err = -errno;
+
+			strbuf_release(&sb);
+			return err;
+		}
+		if (got == 0)
+			break;
+		sb.len += got;
+	}
+	sb.buf[sb.len] = '\0';
+	*data = sb.buf;
+	*len = sb.len;
+	return 0;
+}
+
+int read_file_whole(const char *path, char **data, size_t *len)
+{
+	autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	return read_fd_whole(fd, data, len);
 }

@@ -125,27 +125,8 @@ ssize_t tracee_fd_path(struct thread *th, int fd, char *buf, size_t size)
 
 char *proc_read_file(pid_t tid, const char *name, size_t *len)
 {
-	char path[64];
-	struct strbuf sb = {0};
-	autoclose int fd = -1;
+	char path[64], *data;
 
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)tid, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	for (;;) {
-		ssize_t n;
-
-		strbuf_grow(&sb, 4096);
-		n = read(fd, sb.buf + sb.len, 4096);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		sb.len += n;
-	}
-	strbuf_grow(&sb, 0);
-	sb.buf[sb.len] = '\0';
-	*len = sb.len;
-	return sb.buf;
+	return read_file_whole(path, &data, len) == 0 ? data : NULL;
 }

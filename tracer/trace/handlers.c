@@ -308,11 +308,16 @@ static int resolve_arg(struct tracer *t, struct thread *th, const struct syscall
 	return 0;
 }
 
-static void record_resolution(struct tracer *t, struct thread *th, const struct resolution *res,
+/* Record what PA reached; in a view its target is known already. */
+static void record_resolution(struct tracer *t, struct thread *th, const struct path_arg *pa,
 			      unsigned access)
 {
-	if (access && res->path[0] == '/')
-		record_access(t, th, res->path, access);
+	if (!access || pa->res.path[0] != '/')
+		return;
+	if (t->view)
+		viewfs_record_target(t, th, pa->res.path, &pa->target, access);
+	else
+		record_access(t, th, pa->res.path, access);
 }
 
 /* Make TH's call not run, and return RET (a -errno, or a result) instead. */
@@ -382,7 +387,7 @@ static bool handle_paths(struct tracer *t, struct thread *th, const struct sysca
 		if (pa[k].res.type == S_IFDIR && (op == OP_DELETE || op == OP_REPLACE))
 			moves_directory = true;
 		access[k] = access_of(op, &pa[k].res, open_flags);
-		record_resolution(t, th, &pa[k].res, access[k]);
+		record_resolution(t, th, &pa[k], access[k]);
 	}
 	/*
 	 * A directory removed or moved: a cached cwd may be below it. After
@@ -534,11 +539,11 @@ static bool handle_exec(struct tracer *t, struct thread *th, const struct syscal
 		if (access == ACCESS_EXEC)
 			record_exec(t, th, &pa.res);
 		else
-			record_resolution(t, th, &pa.res, access);
+			record_resolution(t, th, &pa, access);
 	} else if (err == 0) {
 		/* View mode: a missing program fails as the view says, so PATH searches go on. */
 		if (pa.res.error || pa.target.kind != VIEW_HOST) {
-			record_resolution(t, th, &pa.res, access_of(OP_EXEC, &pa.res, 0));
+			record_resolution(t, th, &pa, access_of(OP_EXEC, &pa.res, 0));
 			skip_call(th, regs, pa.res.error ? pa.res.error : -EACCES);
 		} else if ((err = exec_plan_view(t, th, exec_name(d, regs, &pa, name), &pa.res,
 						 &pa.target, &plan)) < 0) {
@@ -626,7 +631,7 @@ static int unix_path(struct tracer *t, struct thread *th, const struct syscall_d
 	if (err == -EXDEV)
 		return -ENOENT;
 	access = access_of(d->paths[0].op, &pa.res, 0);
-	record_resolution(t, th, &pa.res, access);
+	record_resolution(t, th, &pa, access);
 	if (!t->view)
 		return 0;
 	err = kernel_path(t, d, 0, NULL, &pa, access, 0, host, &answer);

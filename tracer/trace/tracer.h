@@ -167,6 +167,9 @@ int viewfs_resolve(struct tracer *t, struct thread *th, const char *base, const 
 int viewfs_view_path(struct tracer *t, const char *host, char *out);
 /* Record ACCESS of the view path PATH, with its host path and origin. */
 void viewfs_record(struct tracer *t, struct thread *th, const char *path, unsigned access);
+/* The same, TARGET being what PATH is in the view already (no second lookup). */
+void viewfs_record_target(struct tracer *t, struct thread *th, const char *path,
+			  const struct view_target *target, unsigned access);
 /* The target of the link at the view path PATH as TH sees it (a /proc magic link: a view path). */
 ssize_t viewfs_read_link(struct tracer *t, struct thread *th, const char *path, char *buf,
 			 size_t size);

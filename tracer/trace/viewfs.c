@@ -256,16 +256,26 @@ static enum report_origin origin_of(const char *path, const struct view_target *
 void viewfs_record(struct tracer *t, struct thread *th, const char *path, unsigned access)
 {
 	struct view_target target;
-	const char *host = NULL;
 
-	if (view_lookup(t->view, path, &target) < 0)
+	if (view_lookup(t->view, path, &target) < 0) {
+		target.kind = VIEW_ABSENT;
 		target.layer = LAYER_BASE_EMPTY;
-	else if (overlay_apply(t, path, &target), target.kind == VIEW_HOST)
-		host = target.host;
-	else if (target.kind == VIEW_SYMLINK)
-		target.layer =
-		    LAYER_BASE_ROOT; /* a link the view itself declares: not the command's input */
-	report_add_from(t->report, path, host, access, origin_of(path, &target));
+	} else {
+		overlay_apply(t, path, &target);
+	}
+	viewfs_record_target(t, th, path, &target, access);
+}
+
+void viewfs_record_target(struct tracer *t, struct thread *th, const char *path,
+			  const struct view_target *target, unsigned access)
+{
+	const char *host = target->kind == VIEW_HOST ? target->host : NULL;
+	enum report_origin origin = origin_of(path, target);
+
+	/* A link the view itself declares is no input of the command's. */
+	if (target->kind == VIEW_SYMLINK && origin == ORIGIN_OTHER)
+		origin = ORIGIN_READ_ONLY;
+	report_add_from(t->report, path, host, access, origin);
 	if (host && (access & (ACCESS_WRITE | ACCESS_DELETE)))
 		hostfs_invalidate(t, host);
 	if (t->why && th)

@@ -80,6 +80,7 @@ struct tracer {
 	const struct view *view;
 	char *stand_in_dir; /* host stand-ins of view directories: SCRATCH/v */
 	struct stand_in *stand_ins;
+	unsigned long changes; /* writes and deletes the command made: stand-ins older are stale */
 	/* Overlays (overlay.c): the upper directory, and the overlays met so far. */
 	struct upper *upper;
 	char *upper_dir; /* where the upper directory goes: --upper DIR, or SCRATCH/upper */
@@ -182,6 +183,8 @@ int viewfs_cwd_error(const struct thread *th);
  * now, into HOST (PATH_MAX). Returns 0 or -errno.
  */
 int viewfs_stand_in(struct tracer *t, const char *dir, char *host);
+/* The stand-in of DIR may miss a change the command made since it was made. */
+bool viewfs_stand_in_stale(struct tracer *t, const char *dir);
 void viewfs_free(struct tracer *t);
 
 /* overlay.c: copy-on-write below --overlay DESTs (view mode) */

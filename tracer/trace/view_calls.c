@@ -472,7 +472,8 @@ void list_of_stand_in(struct tracer *t, struct thread *th, const arch_regs *regs
 	char *pos;
 
 	if (strncmp(pa->target.host, t->stand_in_dir, n) != 0 ||
-	    (pa->target.host[n] != '\0' && pa->target.host[n] != '/'))
+	    (pa->target.host[n] != '\0' && pa->target.host[n] != '/') ||
+	    !viewfs_stand_in_stale(t, pa->res.path))
 		return;
 	/* Listed from the start again (opendir, rewinddir): the stand-in is brought up to date. */
 	snprintf(name, sizeof(name), "/proc/%d/fdinfo/%d", (int)th->tid, (int)arch_arg(regs, 0));

@@ -37,6 +37,8 @@
 
 /* A view directory whose stand-in was made, for virtual ones made only once. */
 struct stand_in {
+	/* The command's changes counted when it was last made (tracer.changes). */
+	unsigned long changes;
 	UT_hash_handle hh;
 	char path[];
 };
@@ -276,6 +278,8 @@ void viewfs_record_target(struct tracer *t, struct thread *th, const char *path,
 	if (target->kind == VIEW_SYMLINK && origin == ORIGIN_OTHER)
 		origin = ORIGIN_READ_ONLY;
 	report_add_from(t->report, path, host, access, origin);
+	if (access & (ACCESS_WRITE | ACCESS_DELETE))
+		t->changes++;
 	if (host && (access & (ACCESS_WRITE | ACCESS_DELETE)))
 		hostfs_invalidate(t, host);
 	if (t->why && th)
@@ -558,12 +562,14 @@ int viewfs_stand_in(struct tracer *t, const char *dir, char *host)
 	if (err < 0)
 		return err;
 	overlay_apply(t, dir, &target);
-	/* A virtual directory never changes: made once. */
-	if (target.kind == VIEW_VIRTUAL_DIR) {
-		HASH_FIND_STR(t->stand_ins, dir, done);
-		if (done)
-			return 0;
-	}
+	/*
+	 * A virtual directory never changes: made once. Another is made again
+	 * only after the command changed something (an opendir is followed by
+	 * a getdents from the start: one listing of the host, not two).
+	 */
+	HASH_FIND_STR(t->stand_ins, dir, done);
+	if (done && (target.kind == VIEW_VIRTUAL_DIR || done->changes == t->changes))
+		return 0;
 	err = make_dirs(host);
 	if (err < 0)
 		return err;
@@ -573,13 +579,22 @@ int viewfs_stand_in(struct tracer *t, const char *dir, char *host)
 		want_host_entries(&l, target.host);
 	view_list_extra(t->view, dir, want_declared, &l);
 	sync_stand_in(&l, host);
-	if (target.kind == VIEW_VIRTUAL_DIR) {
+	if (!done) {
 		size_t len = strlen(dir);
 		done = xcalloc(1, sizeof(*done) + len + 1);
 		memcpy(done->path, dir, len + 1);
 		HASH_ADD(hh, t->stand_ins, path, len, done);
 	}
+	done->changes = t->changes;
 	return 0;
+}
+
+bool viewfs_stand_in_stale(struct tracer *t, const char *dir)
+{
+	struct stand_in *done;
+
+	HASH_FIND_STR(t->stand_ins, dir, done);
+	return !done || done->changes != t->changes;
 }
 
 void viewfs_free(struct tracer *t)

@@ -363,24 +363,25 @@ bool upper_was_copied_up(const struct upper *u, int n, const char *rel)
 	return upper_copy_up_identity(u, n, rel) != NULL;
 }
 
-const struct upper_identity *upper_copy_up_identity(const struct upper *u, int n, const char *rel)
+/* The identity TABLE (copy-ups or whiteouts) holds for overlay N's REL, or NULL. */
+static const struct upper_identity *identity_in(struct entry *table, int n, const char *rel)
 {
 	char buf[PATH_MAX];
 	struct entry *e;
 
 	rel = clean_rel(rel, buf, sizeof(buf));
-	e = rel ? upper_find(u->copied, n, rel, strlen(rel)) : NULL;
+	e = rel ? upper_find(table, n, rel, strlen(rel)) : NULL;
 	return e ? &e->id : NULL;
+}
+
+const struct upper_identity *upper_copy_up_identity(const struct upper *u, int n, const char *rel)
+{
+	return identity_in(u->copied, n, rel);
 }
 
 const struct upper_identity *upper_whiteout_identity(const struct upper *u, int n, const char *rel)
 {
-	char buf[PATH_MAX];
-	struct entry *e;
-
-	rel = clean_rel(rel, buf, sizeof(buf));
-	e = rel ? upper_find(u->whiteouts, n, rel, strlen(rel)) : NULL;
-	return e ? &e->id : NULL;
+	return identity_in(u->whiteouts, n, rel);
 }
 
 int upper_note_copy_up(struct upper *u, int n, const char *rel, const char *lower_path)

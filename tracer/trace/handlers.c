@@ -208,7 +208,8 @@ static int resolve_at(struct tracer *t, struct thread *th, int dirfd, const char
 		if (dirfd == AT_FDCWD) {
 			base = thread_cwd(t, th);
 			err = base ? 0 : thread_cwd_error(th);
-			if (base)
+			/* Only a view asks where the kernel starts (kernel_reaches). */
+			if (base && t->view)
 				snprintf(pa->host_base, sizeof(pa->host_base), "%s", base);
 		} else {
 			ssize_t n = tracee_fd_path(th, dirfd, pa->host_base, sizeof(pa->host_base));

@@ -9,8 +9,9 @@
  * prefixes down from "/" until one is missing (O(depth) hash probes); the
  * deepest node found decides it. The nodes of the builder are the nodes of
  * the image: sealing links each directory's children in byte order, decides
- * which ancestors are virtual directories, and copies the node array, the
- * hash table and the string pool into one allocation. The image's layout
+ * which ancestors are virtual directories, and moves the node array, the
+ * hash table and the string pool (each a mapping of its own, bigmem.h)
+ * into one mapping, page by page, without copying them. The image's layout
  * is in view_priv.h.
  *
  * The reverse way, a host path to a view path, is view_reverse.c's: sealing
@@ -25,6 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ptvfs/bigmem.h"
 #include "ptvfs/resolve.h"
 #include "ptvfs/util.h"
 #include "ptvfs/view.h"
@@ -32,21 +34,28 @@
 
 #define VIEW_MAGIC 0x32776670u /* "pfw2" */
 
+/* The builder's strings: NUL-terminated, one after the other, at offsets that stay. */
+struct pool {
+	char *buf;
+	size_t len, cap;
+};
+
 struct view {
-	/* The builder, freed by view_seal. */
+	/* The builder, moved into the image by view_seal (arrays of bigmem.h). */
 	struct vnode *nodes;
 	uint32_t node_count, node_cap;
 	struct slot *slots;
 	uint32_t slot_mask;
-	struct strbuf pool;
+	struct pool pool;
 	uint32_t last_parent; /* the parent of the last node made: the next one's, often */
 	uint32_t decl_count;
 	enum layer_kind base_layer;
 	char *base_src;
 
-	/* The manifests' lines, kept after sealing. */
-	struct strbuf lines;
-	uint32_t *input_line; /* offset in LINES */
+	/* The manifests' lines, kept after sealing: in the manifests' own buffers. */
+	struct manifest_data *manifests;
+	size_t manifest_count;
+	const char **input_line;
 	uint32_t *input_node; /* the node of its DEST */
 	size_t input_count, input_cap;
 
@@ -104,6 +113,19 @@ static void builder_table(const struct view *v, struct table *t)
 	t->pool = v->pool.buf;
 }
 
+/* Room for EXTRA more bytes in the pool (which may move). */
+static void pool_grow(struct view *v, size_t extra)
+{
+	size_t cap = v->pool.cap ? v->pool.cap : 1 << 16;
+
+	if (v->pool.len + extra <= v->pool.cap)
+		return;
+	while (cap < v->pool.len + extra)
+		cap *= 2;
+	v->pool.buf = big_resize(v->pool.buf, v->pool.cap, cap);
+	v->pool.cap = cap;
+}
+
 /* Append the string S (LEN bytes) and a NUL to the pool: its offset. */
 static uint32_t pool_add(struct view *v, const char *s, size_t len)
 {
@@ -113,12 +135,22 @@ static uint32_t pool_add(struct view *v, const char *s, size_t len)
 		/* A string of the pool itself, which may move as it grows. */
 		size_t at = s - v->pool.buf;
 
-		strbuf_grow(&v->pool, len + 1);
+		pool_grow(v, len + 1);
 		s = v->pool.buf + at;
 	}
-	strbuf_add(&v->pool, s, len);
-	strbuf_addch(&v->pool, '\0');
+	pool_grow(v, len + 1);
+	memcpy(v->pool.buf + off, s, len);
+	v->pool.buf[off + len] = '\0';
+	v->pool.len += len + 1;
 	return off;
+}
+
+/* Grow the node array to CAP nodes. */
+static void nodes_grow(struct view *v, uint32_t cap)
+{
+	v->nodes = big_resize(v->nodes, (size_t)v->node_cap * sizeof(*v->nodes),
+			      (size_t)cap * sizeof(*v->nodes));
+	v->node_cap = cap;
 }
 
 static void slots_insert(struct slot *slots, uint32_t mask, uint32_t hash, uint32_t node)
@@ -134,12 +166,12 @@ static void slots_insert(struct slot *slots, uint32_t mask, uint32_t hash, uint3
 static void slots_grow(struct view *v)
 {
 	uint32_t mask = v->slot_mask * 2 + 1;
-	struct slot *slots = xcalloc(mask + 1, sizeof(*slots));
+	struct slot *slots = big_alloc(((size_t)mask + 1) * sizeof(*slots));
 
 	for (uint32_t i = 0; i <= v->slot_mask; i++)
 		if (v->slots[i].node)
 			slots_insert(slots, mask, v->slots[i].hash, v->slots[i].node - 1);
-	free(v->slots);
+	big_free(v->slots, ((size_t)v->slot_mask + 1) * sizeof(*v->slots));
 	v->slots = slots;
 	v->slot_mask = mask;
 }
@@ -150,10 +182,8 @@ static uint32_t node_add(struct view *v, const char *path, size_t len, uint32_t 
 	struct vnode *n;
 	const char *slash;
 
-	if (v->node_count == v->node_cap) {
-		v->node_cap = v->node_cap ? v->node_cap * 2 : 256;
-		v->nodes = xrealloc(v->nodes, v->node_cap * sizeof(*v->nodes));
-	}
+	if (v->node_count == v->node_cap)
+		nodes_grow(v, v->node_cap ? v->node_cap * 2 : 256);
 	if ((v->node_count + 1) * 2 > v->slot_mask + 1)
 		slots_grow(v);
 	n = &v->nodes[v->node_count];
@@ -240,13 +270,11 @@ void view_node_host_dir(struct view *v, uint32_t node)
 
 void view_reserve(struct view *v, size_t nodes, size_t bytes)
 {
-	if (v->node_count + nodes > v->node_cap) {
-		v->node_cap = v->node_count + nodes;
-		v->nodes = xrealloc(v->nodes, v->node_cap * sizeof(*v->nodes));
-	}
+	if (v->node_count + nodes > v->node_cap)
+		nodes_grow(v, v->node_count + nodes);
 	while ((v->node_count + nodes) * 2 > v->slot_mask + 1)
 		slots_grow(v);
-	strbuf_grow(&v->pool, bytes);
+	pool_grow(v, bytes);
 }
 
 struct view *view_new(void)
@@ -254,8 +282,8 @@ struct view *view_new(void)
 	struct view *v = xcalloc(1, sizeof(*v));
 
 	v->slot_mask = 1023;
-	v->slots = xcalloc(v->slot_mask + 1, sizeof(*v->slots));
-	strbuf_addch(&v->pool, '\0'); /* offset 0: no string */
+	v->slots = big_alloc(((size_t)v->slot_mask + 1) * sizeof(*v->slots));
+	pool_add(v, "", 0); /* offset 0: no string */
 	node_add(v, "/", 1, hash_path("/", 1));
 	v->base_layer = LAYER_BASE_HOST;
 	v->base_src = xstrdup("/");
@@ -264,9 +292,10 @@ struct view *view_new(void)
 
 static void builder_release(struct view *v)
 {
-	free(v->nodes);
-	free(v->slots);
-	strbuf_release(&v->pool);
+	big_free(v->nodes, (size_t)v->node_cap * sizeof(*v->nodes));
+	big_free(v->slots, ((size_t)v->slot_mask + 1) * sizeof(*v->slots));
+	big_free(v->pool.buf, v->pool.cap);
+	v->pool = (struct pool){0};
 	free(v->base_src);
 	v->nodes = NULL;
 	v->slots = NULL;
@@ -279,11 +308,13 @@ void view_free(struct view *v)
 	if (!v)
 		return;
 	builder_release(v);
-	strbuf_release(&v->lines);
-	free(v->input_line);
-	free(v->input_node);
+	for (size_t i = 0; i < v->manifest_count; i++)
+		big_free(v->manifests[i].buf, v->manifests[i].size);
+	free(v->manifests);
+	big_free(v->input_line, v->input_cap * sizeof(*v->input_line));
+	big_free(v->input_node, v->input_cap * sizeof(*v->input_node));
 	if (v->owns_image)
-		free((void *)v->image);
+		big_free((void *)v->image, v->image->size);
 	free(v);
 }
 
@@ -360,18 +391,33 @@ int view_declare_node(struct view *v, uint32_t node, enum layer_kind kind, const
 	return node;
 }
 
-void view_record_input(struct view *v, const char *line, size_t len, uint32_t node)
+void view_keep_manifest(struct view *v, char *buf, size_t size)
 {
-	if (v->input_count == v->input_cap) {
-		v->input_cap = v->input_cap ? v->input_cap * 2 : 64;
-		v->input_line = xrealloc(v->input_line, v->input_cap * sizeof(*v->input_line));
-		v->input_node = xrealloc(v->input_node, v->input_cap * sizeof(*v->input_node));
-	}
-	v->input_line[v->input_count] = v->lines.len;
+	v->manifests = xrealloc(v->manifests, (v->manifest_count + 1) * sizeof(*v->manifests));
+	v->manifests[v->manifest_count++] = (struct manifest_data){buf, size};
+}
+
+void view_reserve_inputs(struct view *v, size_t count)
+{
+	size_t cap = v->input_cap ? v->input_cap : 64;
+
+	if (v->input_count + count <= v->input_cap)
+		return;
+	while (cap < v->input_count + count)
+		cap *= 2;
+	v->input_line = big_resize(v->input_line, v->input_cap * sizeof(*v->input_line),
+				   cap * sizeof(*v->input_line));
+	v->input_node = big_resize(v->input_node, v->input_cap * sizeof(*v->input_node),
+				   cap * sizeof(*v->input_node));
+	v->input_cap = cap;
+}
+
+void view_record_input(struct view *v, const char *line, uint32_t node)
+{
+	view_reserve_inputs(v, 1);
+	v->input_line[v->input_count] = line;
 	v->input_node[v->input_count] = node;
 	v->input_count++;
-	strbuf_add(&v->lines, line, len);
-	strbuf_addch(&v->lines, '\0');
 }
 
 /* Declare in view_add: the message of a conflict. */
@@ -632,6 +678,16 @@ static void mark_listings_changed(struct view *v)
 	}
 }
 
+/* Move the first SIZE bytes of the builder's array P (of CAP bytes) to AT; free the rest. */
+static void move_array(void *p, size_t size, size_t cap, char *at)
+{
+	size_t moved = big_round(size);
+
+	big_move(p, size, at);
+	if (big_round(cap) > moved)
+		big_free((char *)p + moved, big_round(cap) - moved);
+}
+
 int view_seal(struct view *v, char **err)
 {
 	size_t nodes_size, slots_size, rev_slots_size, size;
@@ -652,44 +708,46 @@ int view_seal(struct view *v, char **err)
 	builder_table(v, &t);
 	reverse_plan(&t, v->node_count, v->decl_count + 1 + IMPLICIT_COUNT, &r);
 
+	/* Each part on pages of its own, so that the builder's arrays move in whole pages. */
 	nodes_size = (size_t)v->node_count * sizeof(struct vnode);
 	slots_size = ((size_t)v->slot_mask + 1) * sizeof(struct slot);
 	rev_slots_size = reverse_slots_size(r.size);
-	/* Room for an entry each: the image shrinks to those used, the rest never touched. */
-	size = sizeof(*img) + nodes_size + slots_size + rev_slots_size + v->pool.len;
-	size = (size + 3) & ~(size_t)3;
+	size = big_round(sizeof(*img)) + big_round(nodes_size) + big_round(slots_size) +
+	       big_round(rev_slots_size) + big_round(v->pool.len);
 	if (size + reverse_entries_size(r.count) > UINT32_MAX) {
 		free(r.by_index);
 		return set_err(err, -E2BIG, "the view is too large (%zu bytes)",
 			       size + reverse_entries_size(r.count));
 	}
-	base = xmalloc(size + reverse_entries_size(r.count));
+	/* Zeroed: the reverse index starts empty, and the room for its entries is never touched. */
+	base = big_alloc(size + reverse_entries_size(r.count));
 	img = (struct view_image *)base;
-	memset(img, 0, sizeof(*img));
 	img->magic = VIEW_MAGIC;
 	img->node_count = v->node_count;
-	img->nodes = sizeof(*img);
-	img->slots = img->nodes + nodes_size;
+	img->nodes = big_round(sizeof(*img));
+	img->slots = img->nodes + big_round(nodes_size);
 	img->slot_mask = v->slot_mask;
-	img->rev_slots = img->slots + slots_size;
+	img->rev_slots = img->slots + big_round(slots_size);
 	img->rev_size = r.size;
-	img->pool = img->rev_slots + rev_slots_size;
+	img->pool = img->rev_slots + big_round(rev_slots_size);
 	img->rev_entries = size;
 	img->base_layer = v->base_layer;
 	if (v->base_src)
 		img->base_src = v->pool.len - strlen(v->base_src) - 1;
-	memcpy(base + img->nodes, v->nodes, nodes_size);
-	memcpy(base + img->slots, v->slots, slots_size);
-	memset(base + img->rev_slots, 0, rev_slots_size);
-	memcpy(base + img->pool, v->pool.buf, v->pool.len);
-	memset(base + img->pool + v->pool.len, 0, size - img->pool - v->pool.len);
+	move_array(v->nodes, nodes_size, (size_t)v->node_cap * sizeof(struct vnode),
+		   base + img->nodes);
+	move_array(v->slots, slots_size, slots_size, base + img->slots);
+	move_array(v->pool.buf, v->pool.len, v->pool.cap, base + img->pool);
+	v->nodes = NULL;
+	v->slots = NULL;
+	v->pool = (struct pool){0};
+	image_table(img, &t);
 	used = reverse_build(&t, &r, base + img->rev_slots, base + img->rev_entries);
 	free(r.by_index);
-	size += reverse_entries_size(used);
-	if (used < r.count)
-		base = xrealloc(base, size);
+	base = big_resize(base, size + reverse_entries_size(r.count),
+			  size + reverse_entries_size(used));
 	img = (struct view_image *)base;
-	img->size = size;
+	img->size = size + reverse_entries_size(used);
 	img->rev_count = used;
 	builder_release(v);
 	v->image = img;
@@ -697,20 +755,35 @@ int view_seal(struct view *v, char **err)
 	return 0;
 }
 
+/*
+ * Whether IMAGE (SIZE bytes, from wherever) is a sealed image: its parts in
+ * their order, each inside it and after the one before (page padding
+ * between them is allowed, and not read).
+ */
+static bool image_valid(const struct view_image *img, size_t size)
+{
+	size_t nodes_end, slots_end, rev_slots_end;
+
+	if (size < sizeof(*img) || img->magic != VIEW_MAGIC || img->size != size ||
+	    img->node_count == 0 || img->nodes < sizeof(*img) || img->nodes % 4 != 0 ||
+	    img->slots % 4 != 0 || img->rev_slots % 4 != 0 || img->rev_entries % 4 != 0 ||
+	    ((img->slot_mask + 1) & img->slot_mask) != 0)
+		return false;
+	nodes_end = img->nodes + (size_t)img->node_count * sizeof(struct vnode);
+	slots_end = img->slots + ((size_t)img->slot_mask + 1) * sizeof(struct slot);
+	rev_slots_end = img->rev_slots + reverse_slots_size(img->rev_size);
+	return img->slots >= nodes_end && img->rev_slots >= slots_end &&
+	       img->pool >= rev_slots_end && img->rev_entries > img->pool &&
+	       img->rev_entries + reverse_entries_size(img->rev_count) == size &&
+	       img->base_src < img->rev_entries - img->pool;
+}
+
 struct view *view_from_image(const void *image, size_t size)
 {
 	const struct view_image *img = image;
 	struct view *v;
 
-	if (size < sizeof(*img) || img->magic != VIEW_MAGIC || img->size != size ||
-	    img->node_count == 0 || img->nodes != sizeof(*img) ||
-	    img->slots != img->nodes + (size_t)img->node_count * sizeof(struct vnode) ||
-	    ((img->slot_mask + 1) & img->slot_mask) != 0 ||
-	    img->rev_slots != img->slots + ((size_t)img->slot_mask + 1) * sizeof(struct slot) ||
-	    img->pool != img->rev_slots + reverse_slots_size(img->rev_size) ||
-	    img->rev_entries % 4 != 0 || img->rev_entries <= img->pool ||
-	    img->rev_entries + reverse_entries_size(img->rev_count) != size || img->pool >= size ||
-	    img->base_src >= img->rev_entries - img->pool)
+	if (!image_valid(img, size))
 		return NULL;
 	v = xcalloc(1, sizeof(*v));
 	v->image = img;
@@ -874,7 +947,7 @@ size_t view_input_count(const struct view *v)
 
 const char *view_input_line(const struct view *v, size_t i)
 {
-	return i < v->input_count ? v->lines.buf + v->input_line[i] : NULL;
+	return i < v->input_count ? v->input_line[i] : NULL;
 }
 
 const char *view_input_path(const struct view *v, size_t i)

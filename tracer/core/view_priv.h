@@ -73,8 +73,23 @@ void view_node_host_dir(struct view *v, uint32_t node);
 /* Make room for NODES more nodes and BYTES more of strings. */
 void view_reserve(struct view *v, size_t nodes, size_t bytes);
 
-/* Keep a manifest line (LEN bytes, as written) that declared the node NODE. */
-void view_record_input(struct view *v, const char *line, size_t len, uint32_t node);
+/* A manifest's text, from big_alloc: SIZE bytes, its lines NUL-terminated in place. */
+struct manifest_data {
+	char *buf;
+	size_t size;
+};
+
+/* The view owns BUF (SIZE bytes, from big_alloc) from now on: it holds kept lines. */
+void view_keep_manifest(struct view *v, char *buf, size_t size);
+
+/* Make room for COUNT more kept lines. */
+void view_reserve_inputs(struct view *v, size_t count);
+
+/*
+ * Keep a manifest line (as written, less a comment) that declared the node
+ * NODE: LINE, NUL-terminated, in a buffer the view keeps (view_keep_manifest).
+ */
+void view_record_input(struct view *v, const char *line, uint32_t node);
 
 /* The sealed image, and the builder's table before it (view.c). */
 
@@ -118,7 +133,8 @@ struct slot {
 /*
  * The sealed image: this header, the nodes, the hash slots, the reverse
  * index's slots, the string pool, the reverse index's entries (those two
- * are view_reverse.c's).
+ * are view_reverse.c's). Each part but the last starts on a page of its
+ * own (view_seal moves the builder's arrays there), the padding unread.
  */
 struct view_image {
 	uint32_t magic;

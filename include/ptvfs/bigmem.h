@@ -8,8 +8,8 @@
  * also be moved whole, without copying (big_move), which is how the
  * builder's arrays become the sealed view's image.
  *
- * Sizes are in bytes; they are rounded up to pages here, so that a caller
- * frees with the size it asked for. The memory comes zeroed. Allocation
+ * Sizes are in bytes; they are rounded up to whole (huge) pages here, so
+ * that a caller frees with the size it asked for. The memory comes zeroed. Allocation
  * never fails (it dies, as xmalloc does).
  */
 #ifndef PTVFS_BIGMEM_H
@@ -24,10 +24,11 @@ void *big_resize(void *p, size_t old_size, size_t new_size);
 /* Free P of SIZE bytes (NULL: nothing). */
 void big_free(void *p, size_t size);
 /*
- * Move P (SIZE bytes, from big_alloc) to AT, page-aligned inside a mapping
- * of big_alloc, replacing the pages there: no byte is copied. P is gone.
+ * Move the first SIZE bytes of P (CAP bytes, from big_alloc) to AT,
+ * page-aligned inside a mapping of big_alloc, replacing the pages there:
+ * no byte is copied. P is gone, the rest of it freed.
  */
-void big_move(void *p, size_t size, void *at);
+void big_move(void *p, size_t size, size_t cap, void *at);
 /* SIZE rounded up to a whole number of pages. */
 size_t big_round(size_t size);
 

@@ -9,8 +9,8 @@
 #include "ptvfs/bigmem.h"
 #include "ptvfs/util.h"
 
-/* From this size on, a mapping asks for huge pages (a smaller one would only waste them). */
-#define HUGE_MIN (2u << 20)
+/* The size of a huge page (x86-64, arm64 with 4 kB pages): from this size on, a mapping asks for them. */
+#define HUGE_SIZE ((size_t)2 << 20)
 
 size_t big_round(size_t size)
 {
@@ -19,10 +19,23 @@ size_t big_round(size_t size)
 	return (size + page - 1) & ~(page - 1);
 }
 
+/*
+ * The size of the mapping that holds SIZE bytes: whole huge pages from
+ * HUGE_SIZE on (the kernel aligns such a mapping to them; it would not
+ * another), whole pages below. What is mapped and never touched costs
+ * nothing.
+ */
+static size_t map_size(size_t size)
+{
+	if (size >= HUGE_SIZE)
+		return (size + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1);
+	return big_round(size);
+}
+
 /* Huge pages for the range, when it is worth it: a hint, nothing fails without. */
 static void want_huge(void *p, size_t size)
 {
-	if (size >= HUGE_MIN)
+	if (size >= HUGE_SIZE)
 		(void)madvise(p, size, MADV_HUGEPAGE);
 }
 
@@ -32,7 +45,7 @@ void *big_alloc(size_t size)
 
 	if (size == 0)
 		return NULL;
-	size = big_round(size);
+	size = map_size(size);
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		die("out of memory (%zu bytes)", size);
@@ -50,8 +63,8 @@ void *big_resize(void *p, size_t old_size, size_t new_size)
 		big_free(p, old_size);
 		return NULL;
 	}
-	old_size = big_round(old_size);
-	new_size = big_round(new_size);
+	old_size = map_size(old_size);
+	new_size = map_size(new_size);
 	if (old_size == new_size)
 		return p;
 	q = mremap(p, old_size, new_size, MREMAP_MAYMOVE);
@@ -65,12 +78,15 @@ void *big_resize(void *p, size_t old_size, size_t new_size)
 void big_free(void *p, size_t size)
 {
 	if (p && size)
-		munmap(p, big_round(size));
+		munmap(p, map_size(size));
 }
 
-void big_move(void *p, size_t size, void *at)
+void big_move(void *p, size_t size, size_t cap, void *at)
 {
-	size = big_round(size);
-	if (size && mremap(p, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, at) == MAP_FAILED)
-		die("cannot move %zu bytes of memory: %s", size, strerror(errno));
+	size_t moved = big_round(size);
+
+	if (moved && mremap(p, moved, moved, MREMAP_MAYMOVE | MREMAP_FIXED, at) == MAP_FAILED)
+		die("cannot move %zu bytes of memory: %s", moved, strerror(errno));
+	if (map_size(cap) > moved)
+		munmap((char *)p + moved, map_size(cap) - moved);
 }

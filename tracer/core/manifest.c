@@ -32,14 +32,38 @@
 #include "ptvfs/view.h"
 #include "manifest_priv.h"
 #include "view_priv.h"
-
-/* Whether the path P has a ".." component. */
-static bool has_dotdot(const char *p)
+#include <time.h>
+static double T0(void)
 {
-	for (const char *s = strstr(p, ".."); s; s = strstr(s + 1, ".."))
-		if ((s == p || s[-1] == '/') && (s[2] == '\0' || s[2] == '/'))
-			return true;
-	return false;
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+/* What a path written in a manifest needs, from one pass over it. */
+enum path_shape {
+	PATH_CANONICAL, /* absolute, no empty, "." or ".." component, no trailing '/' */
+	PATH_LEXICAL,	/* relative, or an empty or "." component: path_join_lexical */
+	PATH_DOTDOT,	/* a ".." component: resolved on the host (realpath) */
+};
+
+static enum path_shape path_shape(const char *p, size_t len)
+{
+	enum path_shape shape = p[0] == '/' ? PATH_CANONICAL : PATH_LEXICAL;
+	size_t start = p[0] == '/' ? 1 : 0;
+
+	if (len == 1 && p[0] == '/')
+		return PATH_CANONICAL;
+	for (size_t i = start; i <= len; i++) {
+		if (i < len && p[i] != '/')
+			continue;
+		if (i - start == 2 && p[start] == '.' && p[start + 1] == '.')
+			return PATH_DOTDOT;
+		if (i == start || (i - start == 1 && p[start] == '.'))
+			shape = PATH_LEXICAL;
+		start = i + 1;
+	}
+	return shape;
 }
 
 struct line_error {
@@ -116,27 +140,6 @@ static bool is_blank(const char *line, size_t len)
 	return true;
 }
 
-/*
- * Whether the absolute path P (LEN bytes) is canonical: no empty, "." or
- * ".." component, no trailing '/' (but "/" itself).
- */
-static bool canonical_absolute(const char *p, size_t len)
-{
-	if (len == 0 || p[0] != '/')
-		return false;
-	if (len == 1)
-		return true;
-	for (size_t i = 1, start = 1; i <= len; i++) {
-		if (i < len && p[i] != '/')
-			continue;
-		if (i == start || (i - start == 1 && p[start] == '.') ||
-		    (i - start == 2 && p[start] == '.' && p[start + 1] == '.'))
-			return false;
-		start = i + 1;
-	}
-	return true;
-}
-
 struct manifest {
 	struct view *v;
 	const char *cwd;
@@ -185,14 +188,15 @@ static void drain_ring(struct manifest *m, uint32_t n)
 static int source_path(struct manifest *m, const char *src, size_t src_len, const char **host,
 		       bool *owned, int32_t *state)
 {
+	enum path_shape shape = path_shape(src, src_len);
 	char joined[PATH_MAX * 2], out[PATH_MAX];
 
 	*owned = false;
-	if (!has_dotdot(src)) {
-		if (canonical_absolute(src, src_len)) {
-			*host = src;
-			return 0;
-		}
+	if (shape == PATH_CANONICAL) {
+		*host = src;
+		return 0;
+	}
+	if (shape == PATH_LEXICAL) {
 		if (path_join_lexical(m->cwd, src, out) < 0)
 			return line_err(&m->where, -EINVAL, "the path is too long");
 	} else {
@@ -412,7 +416,9 @@ int view_add_inputs(struct view *v, const char *manifest, const char *cwd, char 
 	m.cwd_len = strlen(cwd);
 	/* What parse_line puts before a canonical DEST: CWD and '/', or '/' alone. */
 	m.cwd_hash = hash_step(hash_more(HASH_SEED, cwd, m.cwd_len > 1 ? m.cwd_len : 0), '/');
+	double t0 = T0();
 	ret = read_manifest(&m, manifest);
+	double tr = T0();
 	if (ret == 0 && m.size > UINT32_MAX)
 		ret = -EFBIG;
 	if (ret < 0) {
@@ -425,10 +431,16 @@ int view_add_inputs(struct view *v, const char *manifest, const char *cwd, char 
 	m.check = check_start(v, m.lines, m.max);
 	m.ring = xmalloc(RING_SIZE * sizeof(*m.ring));
 	parse_lines(&m);
+	double t1 = T0();
 	free(m.ring);
 	check_finish(m.check, m.count);
+	double t2 = T0();
 	m.where.err = err;
 	ret = declare_lines(&m);
+	double t3 = T0();
+	if (getenv("PHASES"))
+		fprintf(stderr, "read %.1f reserve %.1f parse %.1f check %.1f declare %.1f\n",
+			tr - t0, 0.0, t1 - tr, t2 - t1, t3 - t2);
 	if (ret == 0 && m.error < 0) {
 		ret = m.error;
 		if (err)

@@ -163,11 +163,15 @@ static void slots_insert(struct slot *slots, uint32_t mask, uint32_t hash, uint3
 	slots[i].node = node + 1;
 }
 
-static void slots_grow(struct view *v)
+/* Grow the hash table to hold NODES nodes at most half full. */
+static void slots_grow(struct view *v, size_t nodes)
 {
-	uint32_t mask = v->slot_mask * 2 + 1;
-	struct slot *slots = big_alloc(((size_t)mask + 1) * sizeof(*slots));
+	uint32_t mask = v->slot_mask;
+	struct slot *slots;
 
+	while (nodes * 2 > (size_t)mask + 1)
+		mask = mask * 2 + 1;
+	slots = big_alloc(((size_t)mask + 1) * sizeof(*slots));
 	for (uint32_t i = 0; i <= v->slot_mask; i++)
 		if (v->slots[i].node)
 			slots_insert(slots, mask, v->slots[i].hash, v->slots[i].node - 1);
@@ -185,7 +189,7 @@ static uint32_t node_add(struct view *v, const char *path, size_t len, uint32_t 
 	if (v->node_count == v->node_cap)
 		nodes_grow(v, v->node_cap ? v->node_cap * 2 : 256);
 	if ((v->node_count + 1) * 2 > v->slot_mask + 1)
-		slots_grow(v);
+		slots_grow(v, v->node_count + 1);
 	n = &v->nodes[v->node_count];
 	memset(n, 0, sizeof(*n));
 	n->path = pool_add(v, path, len);
@@ -202,12 +206,6 @@ static uint32_t node_add(struct view *v, const char *path, size_t len, uint32_t 
 	return v->node_count++;
 }
 
-/* The length of the parent's path of the node N (not "/"). */
-static size_t parent_len(const struct vnode *n)
-{
-	return n->name > 1 ? n->name - 1 : 1;
-}
-
 void view_prefetch(const struct view *v, uint32_t hash)
 {
 	__builtin_prefetch(&v->slots[hash & v->slot_mask]);
@@ -218,41 +216,54 @@ uint32_t view_node(struct view *v, const char *path, size_t len)
 	return view_node_hashed(v, path, len, hash_path(path, len));
 }
 
-/* The node of PATH (canonical, LEN bytes), made with its missing ancestors when absent. */
+/*
+ * The node of PATH (canonical, LEN bytes), made with its missing ancestors
+ * when absent: those first, so that a parent's index is below its
+ * children's (sealing walks the nodes in index order, parents first).
+ */
 uint32_t view_node_hashed(struct view *v, const char *path, size_t len, uint32_t hash)
 {
-	struct table t;
-	uint32_t node, parent, first;
+	/* The missing ancestors' lengths and hashes, the deepest first. */
+	uint16_t lens[PATH_MAX / 2];
+	uint32_t hashes[PATH_MAX / 2];
+	uint32_t node, parent, missing = 0;
 	const struct vnode *last;
+	struct table t;
+	size_t at;
 
 	builder_table(v, &t);
 	node = table_find(&t, path, len, hash);
 	if (node != NONE)
 		return node;
-	first = node = node_add(v, path, len, hash);
 	/* Inputs come by directory: the parent is often the last new node's. */
 	last = &v->nodes[v->last_parent];
-	len = parent_len(&v->nodes[node]);
-	if (last->len == len && memcmp(v->pool.buf + last->path, path, len) == 0) {
-		v->nodes[node].parent = v->last_parent;
-		return first;
-	}
-	/* Every node's ancestors are nodes: make the missing ones, up to the first one there. */
-	for (;;) {
-		hash = hash_path(path, len);
-		builder_table(v, &t);
-		parent = table_find(&t, path, len, hash);
-		if (parent != NONE) {
-			v->nodes[node].parent = parent;
-			break;
+	at = memrchr(path, '/', len) - (const void *)path;
+	at = at ? at : 1;
+	if (len > 1 && last->len == at && memcmp(v->pool.buf + last->path, path, at) == 0) {
+		parent = v->last_parent;
+	} else {
+		/* Up to the first ancestor there ("/" is). */
+		for (;;) {
+			uint32_t h = hash_path(path, at);
+
+			parent = table_find(&t, path, at, h);
+			if (parent != NONE)
+				break;
+			lens[missing] = at;
+			hashes[missing++] = h;
+			at = memrchr(path, '/', at) - (const void *)path;
+			at = at ? at : 1;
 		}
-		parent = node_add(v, path, len, hash);
-		v->nodes[node].parent = parent;
-		node = parent;
-		len = parent_len(&v->nodes[node]);
+		while (missing-- > 0) {
+			node = node_add(v, path, lens[missing], hashes[missing]);
+			v->nodes[node].parent = parent;
+			parent = node;
+		}
 	}
-	v->last_parent = v->nodes[first].parent;
-	return first;
+	node = node_add(v, path, len, hash);
+	v->nodes[node].parent = parent;
+	v->last_parent = parent;
+	return node;
 }
 
 const char *view_node_path(const struct view *v, uint32_t node)
@@ -272,8 +283,8 @@ void view_reserve(struct view *v, size_t nodes, size_t bytes)
 {
 	if (v->node_count + nodes > v->node_cap)
 		nodes_grow(v, v->node_count + nodes);
-	while ((v->node_count + nodes) * 2 > v->slot_mask + 1)
-		slots_grow(v);
+	if ((v->node_count + nodes) * 2 > v->slot_mask + 1)
+		slots_grow(v, v->node_count + nodes);
 	pool_grow(v, bytes);
 }
 
@@ -539,13 +550,13 @@ static void link_children(struct view *v)
  * A --hide DEST with something visible declared below it (a DEST of another
  * kind) is a virtual directory, as a tmpfs with binds in it would be: it
  * keeps its layer (LAYER_HIDE), and covers what is below it, so that its
- * undeclared names stay absent. QUEUE holds every node, parents first.
+ * undeclared names stay absent.
  */
-static void open_hidden_dirs(struct view *v, const uint32_t *queue)
+static void open_hidden_dirs(struct view *v)
 {
-	/* Builder only: FLAGS is set on the nodes with a visible DEST below them. */
+	/* Builder only: FLAGS is set on the nodes with a visible DEST below them (children first). */
 	for (uint32_t i = v->node_count; i-- > 1;) {
-		const struct vnode *n = &v->nodes[queue[i]];
+		const struct vnode *n = &v->nodes[i];
 
 		if (n->flags || (n->type == NODE_DECL && n->layer != LAYER_HIDE))
 			v->nodes[n->parent].flags = 1;
@@ -560,26 +571,17 @@ static void open_hidden_dirs(struct view *v, const uint32_t *queue)
 }
 
 /*
- * Decide each ancestor, parents first: a virtual directory unless its
- * counterpart in the layer covering it is a directory on the host.
+ * Decide each ancestor, parents first (in index order: view_node_hashed): a
+ * virtual directory unless its counterpart in the layer covering it is a
+ * directory on the host.
  */
 static void classify(struct view *v)
 {
-	autofree uint32_t *queue = xmalloc(v->node_count * sizeof(*queue));
-	uint32_t head = 0, tail = 0;
 	char host[PATH_MAX];
 	struct stat st;
 
-	queue[tail++] = 0;
-	while (head < tail) {
-		const struct vnode *n = &v->nodes[queue[head++]];
-
-		for (uint32_t c = n->first_child; c != NONE; c = v->nodes[c].next_sibling)
-			queue[tail++] = c;
-	}
-	open_hidden_dirs(v, queue);
-	for (head = 0; head < tail; head++) {
-		uint32_t node = queue[head];
+	open_hidden_dirs(v);
+	for (uint32_t node = 0; node < v->node_count; node++) {
 		struct vnode *n = &v->nodes[node];
 		const struct vnode *p = n->parent == NONE ? NULL : &v->nodes[n->parent];
 
@@ -678,16 +680,6 @@ static void mark_listings_changed(struct view *v)
 	}
 }
 
-/* Move the first SIZE bytes of the builder's array P (of CAP bytes) to AT; free the rest. */
-static void move_array(void *p, size_t size, size_t cap, char *at)
-{
-	size_t moved = big_round(size);
-
-	big_move(p, size, at);
-	if (big_round(cap) > moved)
-		big_free((char *)p + moved, big_round(cap) - moved);
-}
-
 int view_seal(struct view *v, char **err)
 {
 	size_t nodes_size, slots_size, rev_slots_size, size;
@@ -734,10 +726,10 @@ int view_seal(struct view *v, char **err)
 	img->base_layer = v->base_layer;
 	if (v->base_src)
 		img->base_src = v->pool.len - strlen(v->base_src) - 1;
-	move_array(v->nodes, nodes_size, (size_t)v->node_cap * sizeof(struct vnode),
-		   base + img->nodes);
-	move_array(v->slots, slots_size, slots_size, base + img->slots);
-	move_array(v->pool.buf, v->pool.len, v->pool.cap, base + img->pool);
+	big_move(v->nodes, nodes_size, (size_t)v->node_cap * sizeof(struct vnode),
+		 base + img->nodes);
+	big_move(v->slots, slots_size, slots_size, base + img->slots);
+	big_move(v->pool.buf, v->pool.len, v->pool.cap, base + img->pool);
 	v->nodes = NULL;
 	v->slots = NULL;
 	v->pool = (struct pool){0};

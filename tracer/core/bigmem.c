@@ -9,8 +9,14 @@
 #include "ptvfs/bigmem.h"
 #include "ptvfs/util.h"
 
-/* The size of a huge page (x86-64, arm64 with 4 kB pages): from this size on, a mapping asks for them. */
+/* The size of a huge page (x86-64, arm64 with 4 kB pages). */
 #define HUGE_SIZE ((size_t)2 << 20)
+/*
+ * From this size on, a mapping is made of huge pages: a fault per 4 kB
+ * page costs about 2 us here (a virtual machine), so a huge page pays for
+ * itself from half of it touched.
+ */
+#define HUGE_MIN (HUGE_SIZE / 2)
 
 size_t big_round(size_t size)
 {
@@ -27,7 +33,7 @@ size_t big_round(size_t size)
  */
 static size_t map_size(size_t size)
 {
-	if (size >= HUGE_SIZE)
+	if (size >= HUGE_MIN)
 		return (size + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1);
 	return big_round(size);
 }
@@ -35,7 +41,7 @@ static size_t map_size(size_t size)
 /* Huge pages for the range, when it is worth it: a hint, nothing fails without. */
 static void want_huge(void *p, size_t size)
 {
-	if (size >= HUGE_SIZE)
+	if (size >= HUGE_MIN)
 		(void)madvise(p, size, MADV_HUGEPAGE);
 }
 
@@ -67,11 +73,24 @@ void *big_resize(void *p, size_t old_size, size_t new_size)
 	new_size = map_size(new_size);
 	if (old_size == new_size)
 		return p;
-	q = mremap(p, old_size, new_size, MREMAP_MAYMOVE);
-	if (q == MAP_FAILED)
-		die("out of memory (%zu bytes)", new_size);
-	if (new_size > old_size)
-		want_huge(q, new_size);
+	if (new_size < old_size || new_size < HUGE_MIN) {
+		q = mremap(p, old_size, new_size, MREMAP_MAYMOVE);
+		if (q == MAP_FAILED)
+			die("out of memory (%zu bytes)", new_size);
+		return q;
+	}
+	/*
+	 * Into a new mapping, aligned to huge pages as mremap's would not be:
+	 * small pages copied (so that they become part of a huge one), huge
+	 * ones moved.
+	 */
+	q = big_alloc(new_size);
+	if (old_size < HUGE_MIN) {
+		memcpy(q, p, old_size);
+		munmap(p, old_size);
+	} else if (mremap(p, old_size, old_size, MREMAP_MAYMOVE | MREMAP_FIXED, q) == MAP_FAILED) {
+		die("cannot move %zu bytes of memory: %s", old_size, strerror(errno));
+	}
 	return q;
 }
 

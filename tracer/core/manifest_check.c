@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ptvfs/bigmem.h"
 #include "ptvfs/util.h"
 #include "manifest_priv.h"
 #include "view_priv.h"
@@ -39,8 +40,8 @@
 /* From this many sources on, the directories are shared out to threads. */
 #define THREADS_MIN_SOURCES 2048
 #define THREADS_MAX 8
-/* What a thread's name sets are carved from at a time. */
-#define ARENA_CHUNK (256u << 10)
+/* What a thread's name sets are carved from at a time (bigmem.h: a huge page). */
+#define ARENA_CHUNK ((size_t)2 << 20)
 
 /*
  * A directory's names as listed, found by hash: after the slots, each
@@ -74,11 +75,17 @@ struct dir_group {
 	atomic_int status; /* GROUP_* */
 };
 
+/* SIZE bytes from big_alloc. */
+struct chunk {
+	char *buf;
+	size_t size;
+};
+
 /* Memory a thread carves name sets from, all freed at the end; and its getdents buffer. */
 struct lister {
-	char **chunks;
+	struct chunk *chunks; /* SIZE bytes from big_alloc each */
 	size_t chunk_count;
-	size_t used, size; /* of the last chunk */
+	size_t used; /* of the last chunk */
 	char *buf;
 	size_t cap;
 };
@@ -117,28 +124,27 @@ static uint32_t name_hash(const char *s, size_t len)
 
 static void *lister_alloc(struct lister *l, size_t size)
 {
-	void *p;
+	struct chunk *last = l->chunk_count ? &l->chunks[l->chunk_count - 1] : NULL;
 
 	size = (size + 7) & ~(size_t)7;
-	if (l->used + size > l->size) {
-		l->size = size > ARENA_CHUNK ? size : ARENA_CHUNK;
+	if (!last || l->used + size > last->size) {
 		l->chunks = xrealloc(l->chunks, (l->chunk_count + 1) * sizeof(*l->chunks));
-		l->chunks[l->chunk_count++] = xmalloc(l->size);
+		last = &l->chunks[l->chunk_count++];
+		last->size = size > ARENA_CHUNK ? size : ARENA_CHUNK;
+		last->buf = big_alloc(last->size);
 		l->used = 0;
 	}
-	p = l->chunks[l->chunk_count - 1] + l->used;
 	l->used += size;
-	return p;
+	return last->buf + l->used - size;
 }
 
 static void lister_release(struct lister *l)
 {
 	for (size_t i = 0; i < l->chunk_count; i++)
-		free(l->chunks[i]);
+		big_free(l->chunks[i].buf, l->chunks[i].size);
 	free(l->chunks);
 	free(l->buf);
 }
-
 /*
  * Check the source of P: readlinkat tells a link (its length), another file
  * (EINVAL) and a missing one (ENOENT, ENOTDIR) apart in one call. DIRFD
@@ -373,6 +379,22 @@ static void wake_lister(struct checker *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* Double the table of the groups by directory. */
+static void table_grow(struct checker *c)
+{
+	c->mask = c->mask * 2 + 1;
+	free(c->table);
+	c->table = xmalloc((c->mask + 1) * sizeof(*c->table));
+	memset(c->table, 0xff, (c->mask + 1) * sizeof(*c->table));
+	for (uint32_t g = 0; g < c->count; g++) {
+		uint32_t s = c->groups[g].hash & c->mask;
+
+		while (c->table[s] != NONE)
+			s = (s + 1) & c->mask;
+		c->table[s] = g;
+	}
+}
+
 void check_add(struct checker *c, uint32_t i, const char *host, size_t len)
 {
 	const char *slash = memrchr(host, '/', len);
@@ -398,6 +420,12 @@ void check_add(struct checker *c, uint32_t i, const char *host, size_t len)
 		}
 		if (c->table[s] == NONE) {
 			struct dir_group *n = &c->groups[c->count];
+
+			if ((c->count + 1) * 2 > c->mask + 1) {
+				table_grow(c);
+				for (s = h & c->mask; c->table[s] != NONE; s = (s + 1) & c->mask)
+					;
+			}
 
 			n->first = NONE;
 			n->len = dir_len;
@@ -441,9 +469,8 @@ struct checker *check_start(struct view *v, struct pending *lines, size_t max)
 	c->v = v;
 	c->lines = lines;
 	c->last = NONE;
+	/* Grown as groups come: there are far fewer directories than lines, mostly. */
 	c->mask = 1023;
-	while (c->mask + 1 < 2 * max)
-		c->mask = c->mask * 2 + 1;
 	c->table = xmalloc((c->mask + 1) * sizeof(*c->table));
 	memset(c->table, 0xff, (c->mask + 1) * sizeof(*c->table));
 	c->groups = xmalloc((max + 1) * sizeof(*c->groups));

@@ -34,6 +34,12 @@
 
 #define VIEW_MAGIC 0x32776670u /* "pfw2" */
 
+/* A manifest line kept: the line (in a manifest's buffer) and the node of its DEST. */
+struct kept_input {
+	const char *line;
+	uint32_t node;
+};
+
 /* The builder's strings: NUL-terminated, one after the other, at offsets that stay. */
 struct pool {
 	char *buf;
@@ -55,8 +61,7 @@ struct view {
 	/* The manifests' lines, kept after sealing: in the manifests' own buffers. */
 	struct manifest_data *manifests;
 	size_t manifest_count;
-	const char **input_line;
-	uint32_t *input_node; /* the node of its DEST */
+	struct kept_input *inputs;
 	size_t input_count, input_cap;
 
 	/* The sealed image, NULL until view_seal. */
@@ -322,8 +327,7 @@ void view_free(struct view *v)
 	for (size_t i = 0; i < v->manifest_count; i++)
 		big_free(v->manifests[i].buf, v->manifests[i].size);
 	free(v->manifests);
-	big_free(v->input_line, v->input_cap * sizeof(*v->input_line));
-	big_free(v->input_node, v->input_cap * sizeof(*v->input_node));
+	big_free(v->inputs, v->input_cap * sizeof(*v->inputs));
 	if (v->owns_image)
 		big_free((void *)v->image, v->image->size);
 	free(v);
@@ -416,18 +420,15 @@ void view_reserve_inputs(struct view *v, size_t count)
 		return;
 	while (cap < v->input_count + count)
 		cap *= 2;
-	v->input_line = big_resize(v->input_line, v->input_cap * sizeof(*v->input_line),
-				   cap * sizeof(*v->input_line));
-	v->input_node = big_resize(v->input_node, v->input_cap * sizeof(*v->input_node),
-				   cap * sizeof(*v->input_node));
+	v->inputs =
+	    big_resize(v->inputs, v->input_cap * sizeof(*v->inputs), cap * sizeof(*v->inputs));
 	v->input_cap = cap;
 }
 
 void view_record_input(struct view *v, const char *line, uint32_t node)
 {
 	view_reserve_inputs(v, 1);
-	v->input_line[v->input_count] = line;
-	v->input_node[v->input_count] = node;
+	v->inputs[v->input_count] = (struct kept_input){line, node};
 	v->input_count++;
 }
 
@@ -682,7 +683,8 @@ static void mark_listings_changed(struct view *v)
 
 int view_seal(struct view *v, char **err)
 {
-	size_t nodes_size, slots_size, rev_slots_size, size;
+	size_t nodes_size, slots_size, rev_slots_size, rev_entries_size, size;
+	void *rev_slots, *rev_entries;
 	struct view_image *img;
 	struct reverse r;
 	struct table t;
@@ -699,22 +701,29 @@ int view_seal(struct view *v, char **err)
 		pool_add(v, v->base_src, strlen(v->base_src));
 	builder_table(v, &t);
 	reverse_plan(&t, v->node_count, v->decl_count + 1 + IMPLICIT_COUNT, &r);
+	/* Room for an entry each: those used move into the image, the rest is never touched. */
+	rev_slots_size = reverse_slots_size(r.size);
+	rev_slots = big_alloc(rev_slots_size);
+	rev_entries = big_alloc(reverse_entries_size(r.count));
+	used = reverse_build(&t, &r, rev_slots, rev_entries);
+	rev_entries_size = reverse_entries_size(used);
+	free(r.by_index);
 
 	/* Each part on pages of its own, so that the builder's arrays move in whole pages. */
 	nodes_size = (size_t)v->node_count * sizeof(struct vnode);
 	slots_size = ((size_t)v->slot_mask + 1) * sizeof(struct slot);
-	rev_slots_size = reverse_slots_size(r.size);
 	size = big_round(sizeof(*img)) + big_round(nodes_size) + big_round(slots_size) +
 	       big_round(rev_slots_size) + big_round(v->pool.len);
-	if (size + reverse_entries_size(r.count) > UINT32_MAX) {
-		free(r.by_index);
+	if (size + rev_entries_size > UINT32_MAX) {
+		big_free(rev_slots, rev_slots_size);
+		big_free(rev_entries, reverse_entries_size(r.count));
 		return set_err(err, -E2BIG, "the view is too large (%zu bytes)",
-			       size + reverse_entries_size(r.count));
+			       size + rev_entries_size);
 	}
-	/* Zeroed: the reverse index starts empty, and the room for its entries is never touched. */
-	base = big_alloc(size + reverse_entries_size(r.count));
+	base = big_alloc(size + rev_entries_size);
 	img = (struct view_image *)base;
 	img->magic = VIEW_MAGIC;
+	img->size = size + rev_entries_size;
 	img->node_count = v->node_count;
 	img->nodes = big_round(sizeof(*img));
 	img->slots = img->nodes + big_round(nodes_size);
@@ -723,24 +732,20 @@ int view_seal(struct view *v, char **err)
 	img->rev_size = r.size;
 	img->pool = img->rev_slots + big_round(rev_slots_size);
 	img->rev_entries = size;
+	img->rev_count = used;
 	img->base_layer = v->base_layer;
 	if (v->base_src)
 		img->base_src = v->pool.len - strlen(v->base_src) - 1;
 	big_move(v->nodes, nodes_size, (size_t)v->node_cap * sizeof(struct vnode),
 		 base + img->nodes);
 	big_move(v->slots, slots_size, slots_size, base + img->slots);
+	big_move(rev_slots, rev_slots_size, rev_slots_size, base + img->rev_slots);
 	big_move(v->pool.buf, v->pool.len, v->pool.cap, base + img->pool);
+	big_move(rev_entries, rev_entries_size, reverse_entries_size(r.count),
+		 base + img->rev_entries);
 	v->nodes = NULL;
 	v->slots = NULL;
 	v->pool = (struct pool){0};
-	image_table(img, &t);
-	used = reverse_build(&t, &r, base + img->rev_slots, base + img->rev_entries);
-	free(r.by_index);
-	base = big_resize(base, size + reverse_entries_size(r.count),
-			  size + reverse_entries_size(used));
-	img = (struct view_image *)base;
-	img->size = size + reverse_entries_size(used);
-	img->rev_count = used;
 	builder_release(v);
 	v->image = img;
 	v->owns_image = true;
@@ -939,7 +944,7 @@ size_t view_input_count(const struct view *v)
 
 const char *view_input_line(const struct view *v, size_t i)
 {
-	return i < v->input_count ? v->input_line[i] : NULL;
+	return i < v->input_count ? v->inputs[i].line : NULL;
 }
 
 const char *view_input_path(const struct view *v, size_t i)
@@ -953,6 +958,6 @@ const char *view_input_path(const struct view *v, size_t i)
 		image_table(v->image, &t);
 	else
 		builder_table(v, &t);
-	n = &t.nodes[v->input_node[i]];
+	n = &t.nodes[v->inputs[i].node];
 	return t.pool + n->path;
 }

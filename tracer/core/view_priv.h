@@ -219,7 +219,7 @@ int view_host_join(const char *src, const char *path, size_t dest_len, char *out
 /*
  * The reverse index (view_reverse.c): a hash table of the host SRCs of the
  * declarations whose SRC is not their DEST, for view_host_to_view. View_seal
- * plans it, lays out room for it in the image, then builds it there.
+ * plans it, builds it in arrays of its own, then moves them into the image.
  */
 struct reverse {
 	uint32_t *by_index; /* NONE or the node, for each layer index; NULL: none (caller frees) */

@@ -32,13 +32,6 @@
 #include "ptvfs/view.h"
 #include "manifest_priv.h"
 #include "view_priv.h"
-#include <time.h>
-static double T0(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
 
 /* What a path written in a manifest needs, from one pass over it. */
 enum path_shape {
@@ -182,16 +175,16 @@ static void drain_ring(struct manifest *m, uint32_t n)
 /*
  * The host path of a SRC written SRC_LEN bytes long at SRC (NUL-terminated)
  * into *HOST: SRC itself when it is canonical and absolute (most), else
- * made here (*OWNED). Returns 0, or -errno for a state (a ".." resolved
- * on the host failed), or -EINVAL after line_err for a path too long.
+ * made here (P->owned). Returns 0 (*HOST NULL with P->state an -errno when
+ * a ".." resolved on the host failed), or -EINVAL after line_err for a
+ * path too long.
  */
-static int source_path(struct manifest *m, const char *src, size_t src_len, const char **host,
-		       bool *owned, int32_t *state)
+static int source_path(struct manifest *m, struct pending *p, const char *src, size_t src_len,
+		       const char **host)
 {
 	enum path_shape shape = path_shape(src, src_len);
 	char joined[PATH_MAX * 2], out[PATH_MAX];
 
-	*owned = false;
 	if (shape == PATH_CANONICAL) {
 		*host = src;
 		return 0;
@@ -203,14 +196,13 @@ static int source_path(struct manifest *m, const char *src, size_t src_len, cons
 		/* The host resolves ".." after the links before it: so must we. */
 		snprintf(joined, sizeof(joined), "%s/%s", src[0] == '/' ? "" : m->cwd, src);
 		if (!realpath(joined, out)) {
-			*state = -errno;
+			p->state = -errno;
 			*host = NULL;
 			return 0;
 		}
-		*state = SRC_RESOLVED;
+		p->state = SRC_RESOLVED;
 	}
-	*host = xstrdup(out);
-	*owned = true;
+	*host = p->owned = xstrdup(out);
 	return 0;
 }
 
@@ -263,27 +255,30 @@ static int parse_line(struct manifest *m, const char *line, size_t len)
 	p = &m->lines[m->count];
 	*p = (struct pending){.line = line, .line_no = where->line, .node = NONE, .next = NONE};
 	if (tab) {
-		ret = source_path(m, tab + 1, src_len, &host, &p->src_owned, &p->state);
+		ret = source_path(m, p, tab + 1, src_len, &host);
 	} else if (!canonical) {
 		/* The DEST as written, as a host path (its NUL is the line's). */
-		ret = source_path(m, line, dest_len, &host, &p->src_owned, &p->state);
+		ret = source_path(m, p, line, dest_len, &host);
 	} else {
+		/* The DEST itself, whose name stays in the line (no tab: its end is the line's). */
 		ret = 0;
-		host = NULL;
+		host = line;
 	}
-	if (ret < 0)
+	if (ret < 0) {
+		free(p->owned);
 		return ret;
-	if (host && (strlen(host) != r->len || memcmp(host, norm, r->len) != 0)) {
-		p->src = host;
-		if (p->state == SRC_UNCHECKED)
-			check_add(m->check, m->count, host, strlen(host));
-	} else {
-		if (p->src_owned)
-			free((char *)host);
-		p->src_owned = false;
-		if (p->state == SRC_UNCHECKED)
-			check_add(m->check, m->count, norm, r->len);
 	}
+	if (host) {
+		const char *slash = strrchr(host, '/');
+		size_t len = strlen(host);
+
+		p->name = slash ? slash + 1 : host;
+		if (host != line && (len != r->len || memcmp(host, norm, r->len) != 0))
+			p->src = host;
+	}
+	if (p->state == SRC_UNCHECKED)
+		check_add(m->check, m->count, p->src ? p->src : norm,
+			  p->src ? strlen(p->src) : r->len);
 	r->line = m->count++;
 	m->ring_tail++;
 	view_prefetch(m->v, r->hash);
@@ -416,9 +411,7 @@ int view_add_inputs(struct view *v, const char *manifest, const char *cwd, char 
 	m.cwd_len = strlen(cwd);
 	/* What parse_line puts before a canonical DEST: CWD and '/', or '/' alone. */
 	m.cwd_hash = hash_step(hash_more(HASH_SEED, cwd, m.cwd_len > 1 ? m.cwd_len : 0), '/');
-	double t0 = T0();
 	ret = read_manifest(&m, manifest);
-	double tr = T0();
 	if (ret == 0 && m.size > UINT32_MAX)
 		ret = -EFBIG;
 	if (ret < 0) {
@@ -431,16 +424,10 @@ int view_add_inputs(struct view *v, const char *manifest, const char *cwd, char 
 	m.check = check_start(v, m.lines, m.max);
 	m.ring = xmalloc(RING_SIZE * sizeof(*m.ring));
 	parse_lines(&m);
-	double t1 = T0();
 	free(m.ring);
 	check_finish(m.check, m.count);
-	double t2 = T0();
 	m.where.err = err;
 	ret = declare_lines(&m);
-	double t3 = T0();
-	if (getenv("PHASES"))
-		fprintf(stderr, "read %.1f reserve %.1f parse %.1f check %.1f declare %.1f\n",
-			tr - t0, 0.0, t1 - tr, t2 - t1, t3 - t2);
 	if (ret == 0 && m.error < 0) {
 		ret = m.error;
 		if (err)
@@ -448,8 +435,7 @@ int view_add_inputs(struct view *v, const char *manifest, const char *cwd, char 
 	}
 	free(m.error_text);
 	for (size_t i = 0; i < m.count; i++)
-		if (m.lines[i].src_owned)
-			free((char *)m.lines[i].src);
+		free(m.lines[i].owned);
 	big_free(m.lines, m.max * sizeof(*m.lines));
 	/* The kept lines are the manifest's own. */
 	if (view_input_count(v) > recorded)

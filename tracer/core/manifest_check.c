@@ -10,23 +10,25 @@
  * - a group of few is checked with a readlinkat each, which tells a link,
  *   another file and a missing one apart in one call;
  * - a directory of many is read once (getdents64: the names, and whether
- *   each is a link). A thread reads those while the parser goes on (a group
- *   is queued when it reaches GROUP_QUEUE_MIN sources), into compact name
- *   sets that the lines are matched against afterwards;
- * - after parsing, the rest is shared out to a thread per CPU.
+ *   each is a link), up to the last name asked of it.
+ * Manifests list their lines a directory at a time: when the parser moves
+ * on from a group of many, the group is closed (a later line of that
+ * directory starts another) and queued, and a thread checks it while the
+ * parser goes on. After parsing, every open group is queued too, and
+ * shared out to a thread per CPU.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ptvfs/bigmem.h"
 #include "ptvfs/util.h"
 #include "manifest_priv.h"
 #include "view_priv.h"
@@ -35,74 +37,34 @@
 #define GROUP_OPEN_MIN 12
 /* Read the directory when it has at most this many bytes a source asked of it (ext4: ~32 a name). */
 #define GROUP_LIST_MAX_BYTES 256
-/* A group is listed while parsing from this many sources on (ext4: a 4096-byte directory). */
-#define GROUP_QUEUE_MIN 16
+/* A group is closed and checked while parsing from this many sources on. */
+#define GROUP_CLOSE_MIN GROUP_OPEN_MIN
 /* From this many sources on, the directories are shared out to threads. */
 #define THREADS_MIN_SOURCES 2048
 #define THREADS_MAX 8
-/* What a thread's name sets are carved from at a time (bigmem.h: a huge page). */
-#define ARENA_CHUNK ((size_t)2 << 20)
-
-/*
- * A directory's names as listed, found by hash: after the slots, each
- * name's d_type byte, then the name and its NUL.
- */
-struct name_set {
-	uint32_t mask;
-	uint32_t slots[]; /* offsets after the slots, plus one; 0: empty */
-};
-
-static const char *set_entry(const struct name_set *set, uint32_t slot)
-{
-	return (const char *)&set->slots[set->mask + 1] + set->slots[slot] - 1;
-}
-
-/* What became of a group's listing while parsing. */
-enum {
-	GROUP_NEW,    /* not queued: checked after parsing */
-	GROUP_QUEUED, /* queued to be listed, or being listed */
-	GROUP_LISTED, /* listed (SET), or left to after parsing (SET NULL) */
-};
 
 /* A directory's sources: FIRST's host path up to LEN bytes, the others by NEXT. */
 struct dir_group {
 	uint32_t first;
 	uint32_t len;
 	uint32_t hash;
-	uint32_t count; /* stored atomically while parsing (read by the listers) */
-	char *dir;	/* its path (LEN bytes), for the listers */
-	struct name_set *set;
-	atomic_int status; /* GROUP_* */
-};
-
-/* SIZE bytes from big_alloc. */
-struct chunk {
-	char *buf;
-	size_t size;
-};
-
-/* Memory a thread carves name sets from, all freed at the end; and its getdents buffer. */
-struct lister {
-	struct chunk *chunks; /* SIZE bytes from big_alloc each */
-	size_t chunk_count;
-	size_t used; /* of the last chunk */
-	char *buf;
-	size_t cap;
+	uint32_t count;
+	char *dir;   /* its path (LEN bytes) */
+	bool closed; /* queued: its lines are the checkers' now */
 };
 
 struct checker {
 	struct view *v;
 	struct pending *lines;
 	struct dir_group *groups;
-	uint32_t count, max, last;
+	uint32_t count, last;
 	uint32_t mask;
-	uint32_t *table; /* the groups by directory */
-	uint32_t *queue; /* the groups to list, in order */
-	bool listing;	 /* a lister thread runs while parsing */
-	pthread_t lister;
-	struct lister listers[THREADS_MAX];
-	atomic_uint queued, next_list, next_check, next_lister;
-	atomic_bool done; /* parsing is over */
+	uint32_t *table; /* the open groups by directory */
+	uint32_t *queue; /* the closed groups, in order */
+	bool threads;	 /* a checker thread runs while parsing */
+	pthread_t thread;
+	atomic_uint queued, next;
+	atomic_bool done; /* parsing is over: nothing more is queued */
 	atomic_bool waiting;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -122,40 +84,15 @@ static uint32_t name_hash(const char *s, size_t len)
 	return h ^ (h >> 15);
 }
 
-static void *lister_alloc(struct lister *l, size_t size)
-{
-	struct chunk *last = l->chunk_count ? &l->chunks[l->chunk_count - 1] : NULL;
-
-	size = (size + 7) & ~(size_t)7;
-	if (!last || l->used + size > last->size) {
-		l->chunks = xrealloc(l->chunks, (l->chunk_count + 1) * sizeof(*l->chunks));
-		last = &l->chunks[l->chunk_count++];
-		last->size = size > ARENA_CHUNK ? size : ARENA_CHUNK;
-		last->buf = big_alloc(last->size);
-		l->used = 0;
-	}
-	l->used += size;
-	return last->buf + l->used - size;
-}
-
-static void lister_release(struct lister *l)
-{
-	for (size_t i = 0; i < l->chunk_count; i++)
-		big_free(l->chunks[i].buf, l->chunks[i].size);
-	free(l->chunks);
-	free(l->buf);
-}
 /*
- * Check the source of P: readlinkat tells a link (its length), another file
- * (EINVAL) and a missing one (ENOENT, ENOTDIR) apart in one call. DIRFD
- * and NAME are its directory and name there; NAME NULL: P's host path.
+ * Check the source of P, named NAME in the directory DIRFD: readlinkat
+ * tells a link (its length), another file (EINVAL) and a missing one
+ * (ENOENT, ENOTDIR) apart in one call.
  */
-static void check_one(const struct checker *c, struct pending *p, int dirfd, const char *name)
+static void check_one(struct pending *p, int dirfd, const char *name)
 {
 	char ch;
 
-	if (dirfd == AT_FDCWD && !name)
-		name = pending_host_path(c->v, p);
 	if (readlinkat(dirfd, name, &ch, 1) >= 0)
 		p->state = SRC_LINK;
 	else if (errno == EINVAL)
@@ -164,15 +101,10 @@ static void check_one(const struct checker *c, struct pending *p, int dirfd, con
 		p->state = -errno;
 }
 
-static const char *line_name(const struct checker *c, uint32_t i, uint32_t name_at)
-{
-	return pending_host_path(c->v, &c->lines[i]) + name_at;
-}
-
 /* Check the sources of the group G by reading their directory FD once. SLOTS: 4 * G->count. */
 static void list_group(struct checker *c, const struct dir_group *g, int fd, uint32_t *slots)
 {
-	uint32_t mask = 1, name_at = g->len == 1 ? 1 : g->len + 1, names = 0;
+	uint32_t mask = 1, names = 0;
 	char buf[32768];
 	ssize_t n;
 
@@ -180,11 +112,11 @@ static void list_group(struct checker *c, const struct dir_group *g, int fd, uin
 		mask = mask * 2 + 1;
 	memset(slots, 0xff, (mask + 1) * sizeof(*slots));
 	for (uint32_t i = g->first; i != NONE; i = c->lines[i].next) {
-		const char *name = line_name(c, i, name_at);
+		const char *name = c->lines[i].name;
 		uint32_t s = name_hash(name, strlen(name)) & mask;
 
 		/* One slot a name: the lines of the same source are chained. */
-		while (slots[s] != NONE && strcmp(line_name(c, slots[s], name_at), name))
+		while (slots[s] != NONE && strcmp(c->lines[slots[s]].name, name))
 			s = (s + 1) & mask;
 		if (slots[s] == NONE)
 			names++;
@@ -198,8 +130,7 @@ static void list_group(struct checker *c, const struct dir_group *g, int fd, uin
 			uint32_t s = name_hash(d->d_name, strlen(d->d_name)) & mask;
 
 			off += d->d_reclen;
-			while (slots[s] != NONE &&
-			       strcmp(line_name(c, slots[s], name_at), d->d_name))
+			while (slots[s] != NONE && strcmp(c->lines[slots[s]].name, d->d_name))
 				s = (s + 1) & mask;
 			if (slots[s] != NONE && c->lines[slots[s]].state == SRC_UNCHECKED)
 				names--;
@@ -207,7 +138,7 @@ static void list_group(struct checker *c, const struct dir_group *g, int fd, uin
 				struct pending *p = &c->lines[i];
 
 				if (d->d_type == DT_UNKNOWN)
-					check_one(c, p, fd, d->d_name);
+					check_one(p, fd, d->d_name);
 				else
 					p->state = d->d_type == DT_LNK ? SRC_LINK : SRC_EXISTS;
 			}
@@ -215,11 +146,15 @@ static void list_group(struct checker *c, const struct dir_group *g, int fd, uin
 	}
 }
 
-/* Check the sources of the group G: a readlinkat each, or their directory read once. */
+/*
+ * Check the sources of the group G: a readlinkat each, or their directory
+ * read once. Only the group's own strings and the lines' names are read:
+ * the view is being built meanwhile.
+ */
 static void check_group(struct checker *c, const struct dir_group *g, uint32_t *slots)
 {
-	uint32_t name_at = g->len == 1 ? 1 : g->len + 1;
 	autoclose int fd = -1;
+	char path[PATH_MAX];
 	struct stat st;
 
 	if (g->count >= GROUP_OPEN_MIN)
@@ -230,108 +165,43 @@ static void check_group(struct checker *c, const struct dir_group *g, uint32_t *
 	for (uint32_t i = g->first; i != NONE; i = c->lines[i].next) {
 		struct pending *p = &c->lines[i];
 
-		if (p->state == SRC_UNCHECKED)
-			check_one(c, p, fd < 0 ? AT_FDCWD : fd,
-				  fd < 0 ? NULL : line_name(c, i, name_at));
-	}
-}
-
-/* Read the directory of the group G whole into its name set (none when it is too big or fails). */
-static void list_dir(struct lister *l, struct dir_group *g)
-{
-	uint32_t count = __atomic_load_n(&g->count, __ATOMIC_RELAXED), mask = 1, entries = 0;
-	autoclose int fd = open(g->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	size_t len = 0, bytes = 0, at = 0;
-	struct name_set *set;
-	struct stat st;
-	char *names;
-	ssize_t n;
-
-	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > (off_t)count * GROUP_LIST_MAX_BYTES)
-		return;
-	for (;;) {
-		if (l->cap - len < 16384)
-			l->buf = xrealloc(l->buf, l->cap = l->cap ? l->cap * 2 : 65536);
-		n = getdents64(fd, l->buf + len, l->cap - len);
-		if (n < 0)
-			return;
-		if (n == 0)
-			break;
-		for (ssize_t off = 0; off < n;) {
-			const struct dirent64 *d = (const struct dirent64 *)(l->buf + len + off);
-
-			entries++;
-			bytes += strlen(d->d_name) + 2;
-			off += d->d_reclen;
+		if (p->state != SRC_UNCHECKED)
+			continue;
+		if (fd >= 0) {
+			check_one(p, fd, p->name);
+		} else if (snprintf(path, sizeof(path), "%s/%s", g->len == 1 ? "" : g->dir,
+				    p->name) < (int)sizeof(path)) {
+			check_one(p, AT_FDCWD, path);
+		} else {
+			p->state = -ENAMETOOLONG;
 		}
-		len += n;
-	}
-	while (mask + 1 < 2 * entries)
-		mask = mask * 2 + 1;
-	set = lister_alloc(l, sizeof(*set) + (mask + 1) * sizeof(*set->slots) + bytes);
-	set->mask = mask;
-	memset(set->slots, 0, (mask + 1) * sizeof(*set->slots));
-	names = (char *)&set->slots[mask + 1];
-	for (size_t off = 0; off < len;) {
-		const struct dirent64 *d = (const struct dirent64 *)(l->buf + off);
-		size_t name_len = strlen(d->d_name);
-		uint32_t s = name_hash(d->d_name, name_len) & mask;
-
-		off += d->d_reclen;
-		while (set->slots[s])
-			s = (s + 1) & mask;
-		set->slots[s] = at + 1;
-		names[at] = d->d_type;
-		memcpy(names + at + 1, d->d_name, name_len + 1);
-		at += name_len + 2;
-	}
-	g->set = set;
-}
-
-/* Check the sources of the group G against its name set: a readlinkat each of those not in it. */
-static void match_group(struct checker *c, const struct dir_group *g)
-{
-	const struct name_set *set = g->set;
-	uint32_t name_at = g->len == 1 ? 1 : g->len + 1;
-
-	for (uint32_t i = g->first; i != NONE; i = c->lines[i].next) {
-		struct pending *p = &c->lines[i];
-		const char *name = line_name(c, i, name_at), *entry = NULL;
-		uint32_t s = name_hash(name, strlen(name)) & set->mask;
-
-		for (; set->slots[s]; s = (s + 1) & set->mask) {
-			entry = set_entry(set, s);
-			if (strcmp(entry + 1, name) == 0)
-				break;
-			entry = NULL;
-		}
-		if (entry && entry[0] != DT_UNKNOWN)
-			p->state = entry[0] == DT_LNK ? SRC_LINK : SRC_EXISTS;
-		else
-			check_one(c, p, AT_FDCWD, NULL);
 	}
 }
 
-/* List the queued directories; until parsing is over when WAIT. */
-static void list_queued(struct checker *c, struct lister *l, bool wait)
+/* Check the queued groups; until parsing is over and the queue is empty when WAIT. */
+static void check_queued(struct checker *c, bool wait)
 {
+	uint32_t *slots = NULL, slots_cap = 0;
+
 	for (;;) {
 		bool done = atomic_load(&c->done);
 		uint32_t queued = atomic_load(&c->queued);
-		uint32_t n = atomic_load(&c->next_list);
+		uint32_t n = atomic_load(&c->next);
 
 		if (n < queued) {
-			if (atomic_compare_exchange_weak(&c->next_list, &n, n + 1)) {
-				struct dir_group *g = &c->groups[c->queue[n]];
+			if (atomic_compare_exchange_weak(&c->next, &n, n + 1)) {
+				const struct dir_group *g = &c->groups[c->queue[n]];
 
-				list_dir(l, g);
-				atomic_store_explicit(&g->status, GROUP_LISTED,
-						      memory_order_release);
+				if (4 * g->count > slots_cap) {
+					slots_cap = 4 * g->count;
+					slots = xrealloc(slots, slots_cap * sizeof(*slots));
+				}
+				check_group(c, g, slots);
 			}
 			continue;
 		}
 		if (done || !wait)
-			return;
+			break;
 		pthread_mutex_lock(&c->lock);
 		atomic_store(&c->waiting, true);
 		while (!atomic_load(&c->done) && atomic_load(&c->queued) == queued)
@@ -339,47 +209,31 @@ static void list_queued(struct checker *c, struct lister *l, bool wait)
 		atomic_store(&c->waiting, false);
 		pthread_mutex_unlock(&c->lock);
 	}
-}
-
-/* Check the groups (after parsing). */
-static void check_listed(struct checker *c)
-{
-	autofree uint32_t *slots = xmalloc(4 * (c->max + 1) * sizeof(*slots));
-	uint32_t i;
-
-	while ((i = atomic_fetch_add(&c->next_check, 1)) < c->count) {
-		struct dir_group *g = &c->groups[i];
-
-		/* Being listed by another thread: it is nearly done. */
-		while (atomic_load_explicit(&g->status, memory_order_acquire) == GROUP_QUEUED)
-			sched_yield();
-		if (g->set)
-			match_group(c, g);
-		else
-			check_group(c, g, slots);
-	}
+	free(slots);
 }
 
 static void *checker_thread(void *arg)
 {
-	struct checker *c = arg;
-	struct lister *l = &c->listers[atomic_fetch_add(&c->next_lister, 1)];
-
-	list_queued(c, l, true);
-	check_listed(c);
+	check_queued(arg, true);
 	return NULL;
 }
 
-static void wake_lister(struct checker *c)
+/* Close the group G: its lines go to the checkers. */
+static void close_group(struct checker *c, uint32_t g)
 {
-	if (!atomic_load(&c->waiting))
-		return;
-	pthread_mutex_lock(&c->lock);
-	pthread_cond_broadcast(&c->cond);
-	pthread_mutex_unlock(&c->lock);
+	uint32_t q = atomic_load_explicit(&c->queued, memory_order_relaxed);
+
+	c->groups[g].closed = true;
+	c->queue[q] = g;
+	atomic_store(&c->queued, q + 1);
+	if (atomic_load(&c->waiting)) {
+		pthread_mutex_lock(&c->lock);
+		pthread_cond_broadcast(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+	}
 }
 
-/* Double the table of the groups by directory. */
+/* Double the table of the open groups by directory. */
 static void table_grow(struct checker *c)
 {
 	c->mask = c->mask * 2 + 1;
@@ -389,70 +243,67 @@ static void table_grow(struct checker *c)
 	for (uint32_t g = 0; g < c->count; g++) {
 		uint32_t s = c->groups[g].hash & c->mask;
 
+		if (c->groups[g].closed)
+			continue;
 		while (c->table[s] != NONE)
 			s = (s + 1) & c->mask;
 		c->table[s] = g;
 	}
 }
 
+/* The open group of the directory HOST (DIR_LEN bytes), made when there is none. */
+static uint32_t open_group(struct checker *c, const char *host, uint32_t dir_len)
+{
+	uint32_t h = name_hash(host, dir_len), s;
+	struct dir_group *n;
+
+	for (s = h & c->mask; c->table[s] != NONE; s = (s + 1) & c->mask) {
+		const struct dir_group *o = &c->groups[c->table[s]];
+
+		if (o->hash == h && o->len == dir_len && memcmp(o->dir, host, dir_len) == 0) {
+			if (!o->closed)
+				return c->table[s];
+			/* Closed: another group of the directory takes its slot. */
+			break;
+		}
+	}
+	if (c->table[s] == NONE && (c->count + 1) * 2 > c->mask + 1) {
+		table_grow(c);
+		for (s = h & c->mask; c->table[s] != NONE; s = (s + 1) & c->mask)
+			;
+	}
+	n = &c->groups[c->count];
+	*n = (struct dir_group){.first = NONE, .len = dir_len, .hash = h};
+	n->dir = xstrndup(host, dir_len);
+	c->table[s] = c->count;
+	return c->count++;
+}
+
 void check_add(struct checker *c, uint32_t i, const char *host, size_t len)
 {
 	const char *slash = memrchr(host, '/', len);
-	uint32_t dir_len = slash == host ? 1 : slash - host, g, count;
+	uint32_t dir_len = slash == host ? 1 : slash - host, g;
 
 	if (len == 1) {
 		/* "/" */
-		check_one(c, &c->lines[i], AT_FDCWD, host);
+		check_one(&c->lines[i], AT_FDCWD, host);
 		return;
 	}
 	/* Sources come by directory: the last one's, often. */
-	if (c->last != NONE && c->groups[c->last].len == dir_len &&
+	if (c->last != NONE && !c->groups[c->last].closed && c->groups[c->last].len == dir_len &&
 	    memcmp(c->groups[c->last].dir, host, dir_len) == 0) {
 		g = c->last;
 	} else {
-		uint32_t h = name_hash(host, dir_len), s;
-
-		for (s = h & c->mask; c->table[s] != NONE; s = (s + 1) & c->mask) {
-			const struct dir_group *o = &c->groups[c->table[s]];
-
-			if (o->hash == h && o->len == dir_len && memcmp(o->dir, host, dir_len) == 0)
-				break;
-		}
-		if (c->table[s] == NONE) {
-			struct dir_group *n = &c->groups[c->count];
-
-			if ((c->count + 1) * 2 > c->mask + 1) {
-				table_grow(c);
-				for (s = h & c->mask; c->table[s] != NONE; s = (s + 1) & c->mask)
-					;
-			}
-
-			n->first = NONE;
-			n->len = dir_len;
-			n->hash = h;
-			n->count = 0;
-			n->dir = xstrndup(host, dir_len);
-			n->set = NULL;
-			atomic_init(&n->status, GROUP_NEW);
-			c->table[s] = c->count++;
-		}
-		g = c->table[s];
+		g = open_group(c, host, dir_len);
+		/* Moving on from a directory of many: it is likely complete. */
+		if (c->threads && c->last != NONE && !c->groups[c->last].closed &&
+		    c->groups[c->last].count >= GROUP_CLOSE_MIN)
+			close_group(c, c->last);
 	}
 	c->lines[i].next = c->groups[g].first;
 	c->groups[g].first = i;
-	count = c->groups[g].count + 1;
-	__atomic_store_n(&c->groups[g].count, count, __ATOMIC_RELAXED);
-	if (count > c->max)
-		c->max = count;
+	c->groups[g].count++;
 	c->last = g;
-	if (count == GROUP_QUEUE_MIN && c->listing) {
-		uint32_t q = atomic_load_explicit(&c->queued, memory_order_relaxed);
-
-		atomic_store_explicit(&c->groups[g].status, GROUP_QUEUED, memory_order_relaxed);
-		c->queue[q] = g;
-		atomic_store(&c->queued, q + 1);
-		wake_lister(c);
-	}
 }
 
 static long cpus(void)
@@ -478,7 +329,7 @@ struct checker *check_start(struct view *v, struct pending *lines, size_t max)
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
 	if (max >= THREADS_MIN_SOURCES && cpus() > 1)
-		c->listing = pthread_create(&c->lister, NULL, checker_thread, c) == 0;
+		c->threads = pthread_create(&c->thread, NULL, checker_thread, c) == 0;
 	return c;
 }
 
@@ -486,26 +337,25 @@ void check_finish(struct checker *c, size_t count)
 {
 	pthread_t threads[THREADS_MAX];
 	long nthreads = count >= THREADS_MIN_SOURCES ? cpus() : 1, extra = 0;
-	struct lister *own;
 
+	/* Every group still open is queued, then shared out. */
+	for (uint32_t g = 0; g < c->count; g++)
+		if (!c->groups[g].closed)
+			close_group(c, g);
 	pthread_mutex_lock(&c->lock);
 	atomic_store(&c->done, true);
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
-	if (c->listing)
-		threads[extra++] = c->lister;
+	if (c->threads)
+		threads[extra++] = c->thread;
 	while (extra < nthreads - 1 &&
 	       pthread_create(&threads[extra], NULL, checker_thread, c) == 0)
 		extra++;
-	own = &c->listers[atomic_fetch_add(&c->next_lister, 1)];
-	list_queued(c, own, false);
-	check_listed(c);
+	check_queued(c, false);
 	for (long t = 0; t < extra; t++)
 		pthread_join(threads[t], NULL);
 	for (uint32_t i = 0; i < c->count; i++)
 		free(c->groups[i].dir);
-	for (size_t i = 0; i < THREADS_MAX; i++)
-		lister_release(&c->listers[i]);
 	free(c->groups);
 	free(c->queue);
 	free(c->table);

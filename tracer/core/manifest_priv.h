@@ -24,12 +24,13 @@ enum {
 struct pending {
 	const char *line; /* in the manifest's buffer, NUL-terminated, as written */
 	const char *src;  /* the host path (NUL-terminated); NULL: the DEST's own path */
+	const char *name; /* the host path's last component, in LINE or SRC (for the check) */
 	uint32_t line_no;
-	uint32_t node;	/* of its DEST */
-	uint32_t next;	/* the next one in the same host directory (the check's) */
-	uint32_t same;	/* the next one of the same host path (the check's, while listing) */
-	int32_t state;	/* SRC_* or -errno */
-	bool src_owned; /* SRC was made here (xstrdup), not a part of the line */
+	uint32_t node; /* of its DEST (made a few lines later than it is parsed) */
+	uint32_t next; /* the next one in the same host directory (the check's) */
+	uint32_t same; /* the next one of the same host path (the check's, while listing) */
+	int32_t state; /* SRC_* or -errno */
+	char *owned;   /* the host path when made here (SRC or NAME in it), freed after */
 };
 
 /* The host path of the line P of the view V. */
@@ -45,7 +46,10 @@ struct checker;
 
 /* A checker of up to MAX lines at LINES (which stay where they are until check_finish). */
 struct checker *check_start(struct view *v, struct pending *lines, size_t max);
-/* Line I, whose host path is HOST (LEN bytes), is to be checked. */
+/*
+ * Line I, whose host path is HOST (LEN bytes; only its directory is read,
+ * and only now: the line's NAME is what stays), is to be checked.
+ */
 void check_add(struct checker *c, uint32_t i, const char *host, size_t len);
 /* Check the COUNT lines handed over, then free C. */
 void check_finish(struct checker *c, size_t count);

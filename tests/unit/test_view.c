@@ -640,6 +640,57 @@ Test(view, manifest_lines)
 	view_free(v);
 }
 
+static void check_two_manifests(const struct view *v)
+{
+	check_row(v, &(struct expect){"/in/a", VIEW_HOST, "T/src/a.c", true, LAYER_INPUT, -1});
+	check_row(v,
+		  &(struct expect){"/in/sub/b#x", VIEW_HOST, "T/lib/x.so", true, LAYER_INPUT, -1});
+	check_row(v, &(struct expect){"/in/c", VIEW_HOST, "T/src/b.h", true, LAYER_INPUT, -1});
+	check_row(v,
+		  &(struct expect){"/lib2/x.so", VIEW_HOST, "T/lib/x.so", true, LAYER_RO_BIND, -1});
+}
+
+/*
+ * Sources written as absolute paths stay in their manifest's text, which
+ * the image takes in: two manifests, a bind between them, and a copy of the
+ * image that outlives the view it was made from.
+ */
+Test(view, two_manifests_sources_and_lines_live_in_the_image)
+{
+	struct view *v = view_new(), *c;
+	struct strbuf first = {0}, second = {0};
+	char *err = NULL;
+	const char *m1, *m2;
+	size_t size;
+	void *copy;
+
+	strbuf_addf(&first, "/in/a\t%s\n/in/sub/b#x\t%s # a comment\n", tp("src/a.c"),
+		    tp("lib/x.so"));
+	strbuf_addf(&second, "/in/c\t%s\r\n", tp("src/b.h"));
+	m1 = write_manifest_n("first.txt", first.buf, first.len);
+	cr_assert_eq(view_add_inputs(v, m1, T, &err), 0, "%s", err ? err : "");
+	add_ok(v, LAYER_RO_BIND, tp("lib"), "/lib2");
+	m2 = write_manifest_n("second.txt", second.buf, second.len);
+	cr_assert_eq(view_add_inputs(v, m2, T, &err), 0, "%s", err ? err : "");
+	seal_ok(v);
+	cr_assert_eq(view_input_count(v), 3);
+	cr_assert_str_eq(strchr(view_input_line(v, 0), '\t') + 1, tp("src/a.c"));
+	cr_assert_str_eq(strchr(view_input_line(v, 1), '\t') + 1, tp("lib/x.so"));
+	cr_assert_str_eq(strchr(view_input_line(v, 2), '\t') + 1, tp("src/b.h"));
+	check_two_manifests(v);
+	size = view_image_size(v);
+	copy = xmalloc(size);
+	memcpy(copy, view_image(v), size);
+	view_free(v);
+	c = view_from_image(copy, size);
+	cr_assert_not_null(c);
+	check_two_manifests(c);
+	view_free(c);
+	free(copy);
+	strbuf_release(&first);
+	strbuf_release(&second);
+}
+
 Test(view, manifest_without_cwd_uses_the_current_directory)
 {
 	struct view *v = view_new();

@@ -394,7 +394,6 @@ int view_add_inputs(struct view *v, const char *manifest, const char *cwd, char 
 {
 	struct manifest m = {.v = v, .where = {manifest, 0, NULL}};
 	char cwd_buf[PATH_MAX];
-	size_t recorded = view_input_count(v);
 	int ret;
 
 	if (view_image(v)) {
@@ -412,8 +411,9 @@ int view_add_inputs(struct view *v, const char *manifest, const char *cwd, char 
 	/* What parse_line puts before a canonical DEST: CWD and '/', or '/' alone. */
 	m.cwd_hash = hash_step(hash_more(HASH_SEED, cwd, m.cwd_len > 1 ? m.cwd_len : 0), '/');
 	ret = read_manifest(&m, manifest);
-	if (ret == 0 && m.size > UINT32_MAX)
-		ret = -EFBIG;
+	/* The view keeps the text: its lines, and its SRCs where they are. */
+	if (ret == 0)
+		ret = view_keep_manifest(v, m.data, m.size, m.cap);
 	if (ret < 0) {
 		big_free(m.data, m.cap);
 		if (err)
@@ -437,10 +437,5 @@ int view_add_inputs(struct view *v, const char *manifest, const char *cwd, char 
 	for (size_t i = 0; i < m.count; i++)
 		free(m.lines[i].owned);
 	big_free(m.lines, m.max * sizeof(*m.lines));
-	/* The kept lines are the manifest's own. */
-	if (view_input_count(v) > recorded)
-		view_keep_manifest(v, m.data, m.cap);
-	else
-		big_free(m.data, m.cap);
 	return ret;
 }

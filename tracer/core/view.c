@@ -34,6 +34,24 @@
 
 #define VIEW_MAGIC 0x32776670u /* "pfw2" */
 
+/*
+ * A manifest's text kept: CAP bytes from big_alloc, LEN of them and a NUL
+ * used. BASE is where it goes in the image, counted from the end of the
+ * string pool (rounded up to a page), the texts one after the other.
+ */
+struct manifest_text {
+	char *buf;
+	size_t len, cap;
+	uint32_t base;
+};
+
+/*
+ * A builder's string offset with this bit set is in the manifests' texts
+ * (their BASE plus the string's place in its text), not in the pool:
+ * sealing turns it into an offset from the pool, as the others are.
+ */
+#define TEXT_REF 0x80000000u
+
 /* A manifest line kept: the line (in a manifest's buffer) and the node of its DEST. */
 struct kept_input {
 	const char *line;
@@ -59,8 +77,9 @@ struct view {
 	char *base_src;
 
 	/* The manifests' lines, kept after sealing: in the manifests' own buffers. */
-	struct manifest_data *manifests;
-	size_t manifest_count;
+	struct manifest_text *texts;
+	size_t text_count;
+	uint32_t text_size; /* of the texts, each rounded up to a page */
 	struct kept_input *inputs;
 	size_t input_count, input_cap;
 
@@ -324,9 +343,9 @@ void view_free(struct view *v)
 	if (!v)
 		return;
 	builder_release(v);
-	for (size_t i = 0; i < v->manifest_count; i++)
-		big_free(v->manifests[i].buf, v->manifests[i].size);
-	free(v->manifests);
+	for (size_t i = 0; i < v->text_count; i++)
+		big_free(v->texts[i].buf, v->texts[i].cap);
+	free(v->texts);
 	big_free(v->inputs, v->input_cap * sizeof(*v->inputs));
 	if (v->owns_image)
 		big_free((void *)v->image, v->image->size);
@@ -380,6 +399,42 @@ int view_declare(struct view *v, enum layer_kind kind, const char *src, const ch
 	return view_declare_node(v, view_node(v, dest, strlen(dest)), kind, src, conflict);
 }
 
+/* The builder's string at OFF: in the pool, or in a manifest's text (TEXT_REF). */
+static const char *builder_string(const struct view *v, uint32_t off)
+{
+	if (!(off & TEXT_REF))
+		return v->pool.buf + off;
+	off &= ~TEXT_REF;
+	for (size_t i = v->text_count; i-- > 0;)
+		if (off >= v->texts[i].base)
+			return v->texts[i].buf + (off - v->texts[i].base);
+	return NULL;
+}
+
+/* The offset of SRC (LEN bytes): its place in a manifest's text (TEXT_REF), or a copy in the pool. */
+static uint32_t builder_add_string(struct view *v, const char *src, size_t len)
+{
+	for (size_t i = 0; i < v->text_count; i++) {
+		const struct manifest_text *text = &v->texts[i];
+
+		if (src >= text->buf && src + len < text->buf + text->len + 1)
+			return TEXT_REF | (text->base + (uint32_t)(src - text->buf));
+	}
+	return pool_add(v, src, len);
+}
+
+int view_keep_manifest(struct view *v, char *buf, size_t len, size_t cap)
+{
+	size_t base = v->text_size;
+
+	if (base + big_round(len + 1) >= TEXT_REF)
+		return -EFBIG;
+	v->texts = xrealloc(v->texts, (v->text_count + 1) * sizeof(*v->texts));
+	v->texts[v->text_count++] = (struct manifest_text){buf, len, cap, base};
+	v->text_size = base + big_round(len + 1);
+	return 0;
+}
+
 int view_declare_node(struct view *v, uint32_t node, enum layer_kind kind, const char *src,
 		      const char **conflict)
 {
@@ -388,9 +443,9 @@ int view_declare_node(struct view *v, uint32_t node, enum layer_kind kind, const
 	bool same = src && (src == dest || strcmp(src, dest) == 0);
 
 	if (n->type == NODE_DECL && n->layer == LAYER_INPUT && kind == LAYER_INPUT &&
-	    strcmp(v->pool.buf + n->src, src) != 0) {
+	    strcmp(builder_string(v, n->src), src) != 0) {
 		/* Compared as strings: sources are resolved the same way. */
-		*conflict = v->pool.buf + n->src;
+		*conflict = builder_string(v, n->src);
 		return -EINVAL;
 	}
 	n->type = NODE_DECL;
@@ -402,14 +457,8 @@ int view_declare_node(struct view *v, uint32_t node, enum layer_kind kind, const
 	else if (same)
 		n->src = n->path;
 	else
-		n->src = pool_add(v, src, strlen(src));
+		n->src = builder_add_string(v, src, strlen(src));
 	return node;
-}
-
-void view_keep_manifest(struct view *v, char *buf, size_t size)
-{
-	v->manifests = xrealloc(v->manifests, (v->manifest_count + 1) * sizeof(*v->manifests));
-	v->manifests[v->manifest_count++] = (struct manifest_data){buf, size};
 }
 
 void view_reserve_inputs(struct view *v, size_t count)
@@ -605,7 +654,7 @@ static void classify(struct view *v)
 		} else {
 			const struct vnode *c = &v->nodes[n->cover];
 
-			if (view_host_join(v->pool.buf + c->src, v->pool.buf + n->path, c->len,
+			if (view_host_join(builder_string(v, c->src), v->pool.buf + n->path, c->len,
 					   host) < 0)
 				continue;
 		}
@@ -681,9 +730,41 @@ static void mark_listings_changed(struct view *v)
 	}
 }
 
+static bool in_text(const struct manifest_text *text, const char *p)
+{
+	return p >= text->buf && p <= text->buf + text->len;
+}
+
+/*
+ * Make the builder's offsets and pointers into the manifests' texts those
+ * of the image IMG, where the texts now are, from TEXTS on (at the pool's
+ * offset TEXTS_AT).
+ */
+static void relocate_texts(struct view *v, struct view_image *img, char *texts, size_t texts_at)
+{
+	struct vnode *nodes = (struct vnode *)((char *)img + img->nodes);
+
+	for (uint32_t i = 0; i < img->node_count; i++)
+		if (nodes[i].src & TEXT_REF)
+			nodes[i].src = texts_at + (nodes[i].src & ~TEXT_REF);
+	for (size_t i = 0, k = 0; i < v->input_count && v->text_count; i++) {
+		const char *line = v->inputs[i].line;
+
+		/* Lines are kept text by text: the last line's text, mostly. */
+		if (!in_text(&v->texts[k], line))
+			for (k = 0; k < v->text_count && !in_text(&v->texts[k], line); k++)
+				;
+		if (k == v->text_count) {
+			k = 0;
+			continue;
+		}
+		v->inputs[i].line = texts + v->texts[k].base + (line - v->texts[k].buf);
+	}
+}
+
 int view_seal(struct view *v, char **err)
 {
-	size_t nodes_size, slots_size, rev_slots_size, rev_entries_size, size;
+	size_t nodes_size, slots_size, rev_slots_size, rev_entries_size, pool_size, size;
 	void *rev_slots, *rev_entries;
 	struct view_image *img;
 	struct reverse r;
@@ -701,29 +782,26 @@ int view_seal(struct view *v, char **err)
 		pool_add(v, v->base_src, strlen(v->base_src));
 	builder_table(v, &t);
 	reverse_plan(&t, v->node_count, v->decl_count + 1 + IMPLICIT_COUNT, &r);
-	/* Room for an entry each: those used move into the image, the rest is never touched. */
-	rev_slots_size = reverse_slots_size(r.size);
-	rev_slots = big_alloc(rev_slots_size);
-	rev_entries = big_alloc(reverse_entries_size(r.count));
-	used = reverse_build(&t, &r, rev_slots, rev_entries);
-	rev_entries_size = reverse_entries_size(used);
-	free(r.by_index);
 
-	/* Each part on pages of its own, so that the builder's arrays move in whole pages. */
+	/*
+	 * Each part on pages of its own, so that the builder's arrays and the
+	 * manifests' texts move in whole pages; the reverse index's entries
+	 * last, with room for one a node (the image shrinks to those used).
+	 */
 	nodes_size = (size_t)v->node_count * sizeof(struct vnode);
 	slots_size = ((size_t)v->slot_mask + 1) * sizeof(struct slot);
+	rev_slots_size = reverse_slots_size(r.size);
+	pool_size = big_round(v->pool.len) + v->text_size;
 	size = big_round(sizeof(*img)) + big_round(nodes_size) + big_round(slots_size) +
-	       big_round(rev_slots_size) + big_round(v->pool.len);
-	if (size + rev_entries_size > UINT32_MAX) {
-		big_free(rev_slots, rev_slots_size);
-		big_free(rev_entries, reverse_entries_size(r.count));
+	       big_round(rev_slots_size) + big_round(pool_size);
+	if (size + reverse_entries_size(r.count) > UINT32_MAX) {
+		free(r.by_index);
 		return set_err(err, -E2BIG, "the view is too large (%zu bytes)",
-			       size + rev_entries_size);
+			       size + reverse_entries_size(r.count));
 	}
-	base = big_alloc(size + rev_entries_size);
+	base = big_alloc(size + reverse_entries_size(r.count));
 	img = (struct view_image *)base;
 	img->magic = VIEW_MAGIC;
-	img->size = size + rev_entries_size;
 	img->node_count = v->node_count;
 	img->nodes = big_round(sizeof(*img));
 	img->slots = img->nodes + big_round(nodes_size);
@@ -732,20 +810,36 @@ int view_seal(struct view *v, char **err)
 	img->rev_size = r.size;
 	img->pool = img->rev_slots + big_round(rev_slots_size);
 	img->rev_entries = size;
-	img->rev_count = used;
 	img->base_layer = v->base_layer;
 	if (v->base_src)
 		img->base_src = v->pool.len - strlen(v->base_src) - 1;
 	big_move(v->nodes, nodes_size, (size_t)v->node_cap * sizeof(struct vnode),
 		 base + img->nodes);
 	big_move(v->slots, slots_size, slots_size, base + img->slots);
-	big_move(rev_slots, rev_slots_size, rev_slots_size, base + img->rev_slots);
 	big_move(v->pool.buf, v->pool.len, v->pool.cap, base + img->pool);
-	big_move(rev_entries, rev_entries_size, reverse_entries_size(r.count),
-		 base + img->rev_entries);
+	for (size_t i = 0; i < v->text_count; i++)
+		big_move(v->texts[i].buf, v->texts[i].len + 1, v->texts[i].cap,
+			 base + img->pool + big_round(v->pool.len) + v->texts[i].base);
+	relocate_texts(v, img, base + img->pool + big_round(v->pool.len), big_round(v->pool.len));
 	v->nodes = NULL;
 	v->slots = NULL;
 	v->pool = (struct pool){0};
+	v->text_count = 0;
+
+	/* The reverse index, from the image's own strings, in arrays of its own moved in too. */
+	image_table(img, &t);
+	rev_slots = big_alloc(rev_slots_size);
+	rev_entries = big_alloc(reverse_entries_size(r.count));
+	used = reverse_build(&t, &r, rev_slots, rev_entries);
+	rev_entries_size = reverse_entries_size(used);
+	big_move(rev_slots, rev_slots_size, rev_slots_size, base + img->rev_slots);
+	big_move(rev_entries, rev_entries_size, reverse_entries_size(r.count),
+		 base + img->rev_entries);
+	base = big_resize(base, size + reverse_entries_size(r.count), size + rev_entries_size);
+	img = (struct view_image *)base;
+	img->size = size + rev_entries_size;
+	img->rev_count = used;
+	free(r.by_index);
 	builder_release(v);
 	v->image = img;
 	v->owns_image = true;

@@ -73,14 +73,14 @@ void view_node_host_dir(struct view *v, uint32_t node);
 /* Make room for NODES more nodes and BYTES more of strings. */
 void view_reserve(struct view *v, size_t nodes, size_t bytes);
 
-/* A manifest's text, from big_alloc: SIZE bytes, its lines NUL-terminated in place. */
-struct manifest_data {
-	char *buf;
-	size_t size;
-};
-
-/* The view owns BUF (SIZE bytes, from big_alloc) from now on: it holds kept lines. */
-void view_keep_manifest(struct view *v, char *buf, size_t size);
+/*
+ * The view owns BUF (CAP bytes from big_alloc, the manifest's LEN bytes and
+ * a NUL) from now on: its lines are kept there, NUL-terminated in place, and
+ * a SRC declared from a string in it (view_declare_node) is not copied:
+ * sealing moves the text into the image whole, after the string pool.
+ * Returns 0, or -EFBIG when the manifests are more than 2 GB in all.
+ */
+int view_keep_manifest(struct view *v, char *buf, size_t len, size_t cap);
 
 /* Make room for COUNT more kept lines. */
 void view_reserve_inputs(struct view *v, size_t count);

@@ -16,6 +16,7 @@
  * - then the lines are declared in order, so that an error is the first
  *   broken line's.
  */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -33,29 +34,59 @@
 #include "manifest_priv.h"
 #include "view_priv.h"
 
-/* What a path written in a manifest needs, from one pass over it. */
+/* What a path written in a manifest has in it: whether it can be used as it is. */
 enum path_shape {
-	PATH_CANONICAL, /* absolute, no empty, "." or ".." component, no trailing '/' */
-	PATH_LEXICAL,	/* relative, or an empty or "." component: path_join_lexical */
-	PATH_DOTDOT,	/* a ".." component: resolved on the host (realpath) */
+	PATH_CLEAN,  /* no empty, "." or ".." component, no '/' at its end (but "/") */
+	PATH_DOTS,   /* an empty or "." component, or a '/' at its end: path_join_lexical */
+	PATH_DOTDOT, /* a ".." component: the host must resolve it (realpath) */
 };
 
+/* The bytes of the word W equal to C, as their high bits. */
+static inline uint64_t bytes_equal(uint64_t w, unsigned char c)
+{
+	uint64_t x = w ^ (0x0101010101010101ull * c);
+
+	return ~(((x & 0x7f7f7f7f7f7f7f7full) + 0x7f7f7f7f7f7f7f7full) | x) & 0x8080808080808080ull;
+}
+
+/*
+ * The shape of the path P (LEN bytes, LEN > 0), eight bytes at a time: a
+ * component that starts with '/' is empty, one that starts with '.' is
+ * looked at closely (most paths have none).
+ */
 static enum path_shape path_shape(const char *p, size_t len)
 {
-	enum path_shape shape = p[0] == '/' ? PATH_CANONICAL : PATH_LEXICAL;
-	size_t start = p[0] == '/' ? 1 : 0;
+	enum path_shape shape = PATH_CLEAN;
+	/* Byte 0 of a relative path starts a component, as if a '/' came before. */
+	uint64_t carry = p[0] != '/';
 
-	if (len == 1 && p[0] == '/')
-		return PATH_CANONICAL;
-	for (size_t i = start; i <= len; i++) {
-		if (i < len && p[i] != '/')
-			continue;
-		if (i - start == 2 && p[start] == '.' && p[start + 1] == '.')
-			return PATH_DOTDOT;
-		if (i == start || (i - start == 1 && p[start] == '.'))
-			shape = PATH_LEXICAL;
-		start = i + 1;
+	for (size_t i = 0; i < len; i += 8) {
+		size_t n = len - i < 8 ? len - i : 8;
+		uint64_t w = 0, slashes, starts, odd;
+
+		memcpy(&w, p + i, n);
+		w = le64toh(w);
+		slashes = bytes_equal(w, '/');
+		if (n < 8)
+			slashes &= (1ull << (8 * n)) - 1;
+		starts = (slashes << 8) | (carry << 7);
+		carry = slashes >> 63;
+		odd = starts & (slashes | bytes_equal(w, '.'));
+		if (n < 8)
+			odd &= (1ull << (8 * n)) - 1;
+		for (; odd; odd &= odd - 1) {
+			size_t at = i + __builtin_ctzll(odd) / 8;
+			const char *end = memchr(p + at, '/', len - at);
+			size_t comp = end ? (size_t)(end - (p + at)) : len - at;
+
+			if (comp == 2 && p[at + 1] == '.')
+				return PATH_DOTDOT;
+			if (comp <= 1)
+				shape = PATH_DOTS;
+		}
 	}
+	if (len > 1 && p[len - 1] == '/')
+		shape = PATH_DOTS;
 	return shape;
 }
 
@@ -96,33 +127,6 @@ static size_t cut_comment(const char *line, size_t len)
 		return i;
 	}
 	return len;
-}
-
-/*
- * Whether the relative path P (LEN bytes) is canonical: no empty, "." or
- * ".." component. If so, *HASH is updated with it (hash_more).
- */
-static bool canonical_relative_hash(const char *p, size_t len, uint32_t *hash)
-{
-	uint32_t h = *hash;
-	size_t start = 0;
-
-	if (len == 0 || p[0] == '/')
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		h = hash_step(h, p[i]);
-		if (p[i] != '/')
-			continue;
-		if (i == start || (i - start == 1 && p[start] == '.') ||
-		    (i - start == 2 && p[start] == '.' && p[start + 1] == '.'))
-			return false;
-		start = i + 1;
-	}
-	if (len == start || (len - start == 1 && p[start] == '.') ||
-	    (len - start == 2 && p[start] == '.' && p[start + 1] == '.'))
-		return false;
-	*hash = h;
-	return true;
 }
 
 static bool is_blank(const char *line, size_t len)
@@ -185,11 +189,11 @@ static int source_path(struct manifest *m, struct pending *p, const char *src, s
 	enum path_shape shape = path_shape(src, src_len);
 	char joined[PATH_MAX * 2], out[PATH_MAX];
 
-	if (shape == PATH_CANONICAL) {
+	if (shape == PATH_CLEAN && src[0] == '/') {
 		*host = src;
 		return 0;
 	}
-	if (shape == PATH_LEXICAL) {
+	if (shape != PATH_DOTDOT) {
 		if (path_join_lexical(m->cwd, src, out) < 0)
 			return line_err(&m->where, -EINVAL, "the path is too long");
 	} else {
@@ -215,7 +219,6 @@ static int parse_line(struct manifest *m, const char *line, size_t len)
 	size_t src_len = tab ? len - dest_len - 1 : 0;
 	struct ring_entry *r = &m->ring[m->ring_tail % RING_SIZE];
 	char *norm = r->path;
-	uint32_t hash = m->cwd_hash;
 	struct pending *p;
 	bool canonical;
 	int ret;
@@ -231,7 +234,7 @@ static int parse_line(struct manifest *m, const char *line, size_t len)
 		return line_err(where, -EINVAL, "the path is too long");
 	/* The ring's slot may still hold a DEST waiting for its node. */
 	drain_ring(m, RING_SIZE - 1);
-	canonical = canonical_relative_hash(line, dest_len, &hash);
+	canonical = line[0] != '/' && path_shape(line, dest_len) == PATH_CLEAN;
 	if (canonical && m->cwd_len + 1 + dest_len < PATH_MAX) {
 		/* The common case, without path_join_lexical's walk. */
 		size_t at = m->cwd_len > 1 ? m->cwd_len + 1 : 1;
@@ -241,7 +244,7 @@ static int parse_line(struct manifest *m, const char *line, size_t len)
 		memcpy(norm + at, line, dest_len);
 		norm[at + dest_len] = '\0';
 		r->len = at + dest_len;
-		r->hash = hash_final(hash);
+		r->hash = hash_final(hash_more(m->cwd_hash, line, dest_len));
 	} else {
 		char dest[PATH_MAX];
 
@@ -269,16 +272,19 @@ static int parse_line(struct manifest *m, const char *line, size_t len)
 		return ret;
 	}
 	if (host) {
-		const char *slash = strrchr(host, '/');
-		size_t len = strlen(host);
+		/* Its length: as written, but when made here. */
+		size_t len = p->owned ? strlen(host) : tab ? src_len : dest_len;
+		const char *slash = memrchr(host, '/', len);
 
 		p->name = slash ? slash + 1 : host;
-		if (host != line && (len != r->len || memcmp(host, norm, r->len) != 0))
+		if (host != line && (len != r->len || memcmp(host, norm, len) != 0)) {
 			p->src = host;
+			if (p->state == SRC_UNCHECKED)
+				check_add(m->check, m->count, host, len);
+		}
 	}
-	if (p->state == SRC_UNCHECKED)
-		check_add(m->check, m->count, p->src ? p->src : norm,
-			  p->src ? strlen(p->src) : r->len);
+	if (!p->src && p->state == SRC_UNCHECKED)
+		check_add(m->check, m->count, norm, r->len);
 	r->line = m->count++;
 	m->ring_tail++;
 	view_prefetch(m->v, r->hash);
@@ -294,15 +300,17 @@ static int declare_lines(struct manifest *m)
 	for (size_t i = 0; i < m->count; i++) {
 		struct pending *p = &m->lines[i];
 		const char *conflict, *src = pending_host_path(m->v, p);
-		const char *tab = strchr(p->line, '\t');
 		int node;
 
 		m->where.line = p->line_no;
 		if (p->state == SRC_LINK)
 			p->state = realpath(src, real) ? SRC_RESOLVED : -errno, src = real;
-		if (p->state < 0)
+		if (p->state < 0) {
+			const char *tab = strchr(p->line, '\t');
+
 			return line_err(&m->where, p->state, "%s: %s", tab ? tab + 1 : p->line,
 					strerror(-p->state));
+		}
 		if (!p->src)
 			view_node_host_dir(m->v, p->node);
 		node = view_declare_node(m->v, p->node, LAYER_INPUT, src, &conflict);

@@ -147,18 +147,51 @@ static void list_group(struct checker *c, const struct dir_group *g, int fd, uin
 }
 
 /*
+ * A thread's last parent directory opened: the directories of a manifest's
+ * sources are often siblings, opened from there without walking the whole
+ * path again.
+ */
+struct parent_dir {
+	char path[PATH_MAX];
+	size_t len;
+	int fd;
+};
+
+/* Open the directory DIR (LEN bytes) to read it, from its parent in *PARENT when it can. */
+static int open_dir(struct parent_dir *parent, const char *dir, size_t len)
+{
+	const char *slash = memrchr(dir, '/', len);
+	size_t parent_len = slash ? (size_t)(slash - dir) : 0;
+
+	if (parent_len == 0)
+		return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (parent->fd < 0 || parent->len != parent_len || memcmp(parent->path, dir, parent_len)) {
+		if (parent->fd >= 0)
+			close(parent->fd);
+		memcpy(parent->path, dir, parent_len);
+		parent->path[parent_len] = '\0';
+		parent->len = parent_len;
+		parent->fd = open(parent->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (parent->fd < 0)
+			return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	return openat(parent->fd, slash + 1, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/*
  * Check the sources of the group G: a readlinkat each, or their directory
  * read once. Only the group's own strings and the lines' names are read:
  * the view is being built meanwhile.
  */
-static void check_group(struct checker *c, const struct dir_group *g, uint32_t *slots)
+static void check_group(struct checker *c, const struct dir_group *g, struct parent_dir *parent,
+			uint32_t *slots)
 {
 	autoclose int fd = -1;
 	char path[PATH_MAX];
 	struct stat st;
 
 	if (g->count >= GROUP_OPEN_MIN)
-		fd = open(g->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		fd = open_dir(parent, g->dir, g->len);
 	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size <= (off_t)g->count * GROUP_LIST_MAX_BYTES)
 		list_group(c, g, fd, slots);
 	/* The rest: not listed, or not seen in the listing (/proc does not list every task). */
@@ -181,6 +214,7 @@ static void check_group(struct checker *c, const struct dir_group *g, uint32_t *
 /* Check the queued groups; until parsing is over and the queue is empty when WAIT. */
 static void check_queued(struct checker *c, bool wait)
 {
+	struct parent_dir parent = {.fd = -1};
 	uint32_t *slots = NULL, slots_cap = 0;
 
 	for (;;) {
@@ -196,7 +230,7 @@ static void check_queued(struct checker *c, bool wait)
 					slots_cap = 4 * g->count;
 					slots = xrealloc(slots, slots_cap * sizeof(*slots));
 				}
-				check_group(c, g, slots);
+				check_group(c, g, &parent, slots);
 			}
 			continue;
 		}
@@ -210,6 +244,8 @@ static void check_queued(struct checker *c, bool wait)
 		pthread_mutex_unlock(&c->lock);
 	}
 	free(slots);
+	if (parent.fd >= 0)
+		close(parent.fd);
 }
 
 static void *checker_thread(void *arg)

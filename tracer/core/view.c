@@ -411,16 +411,19 @@ static const char *builder_string(const struct view *v, uint32_t off)
 	return NULL;
 }
 
-/* The offset of SRC (LEN bytes): its place in a manifest's text (TEXT_REF), or a copy in the pool. */
-static uint32_t builder_add_string(struct view *v, const char *src, size_t len)
+/*
+ * The offset of SRC: its place in a manifest's text (TEXT_REF; the text
+ * ends with a NUL, so SRC's is in it too), or a copy in the pool.
+ */
+static uint32_t builder_add_string(struct view *v, const char *src)
 {
 	for (size_t i = 0; i < v->text_count; i++) {
 		const struct manifest_text *text = &v->texts[i];
 
-		if (src >= text->buf && src + len < text->buf + text->len + 1)
+		if (src >= text->buf && src < text->buf + text->len)
 			return TEXT_REF | (text->base + (uint32_t)(src - text->buf));
 	}
-	return pool_add(v, src, len);
+	return pool_add(v, src, strlen(src));
 }
 
 int view_keep_manifest(struct view *v, char *buf, size_t len, size_t cap)
@@ -457,7 +460,7 @@ int view_declare_node(struct view *v, uint32_t node, enum layer_kind kind, const
 	else if (same)
 		n->src = n->path;
 	else
-		n->src = builder_add_string(v, src, strlen(src));
+		n->src = builder_add_string(v, src);
 	return node;
 }
 

@@ -640,6 +640,45 @@ Test(view, manifest_lines)
 	view_free(v);
 }
 
+/*
+ * Paths with empty, "." and ".." components, and names starting with a
+ * dot, at either side of an 8-byte boundary (the manifest reader looks at a
+ * path's components eight bytes at a time).
+ */
+Test(view, manifest_components_across_word_boundaries)
+{
+	static const struct {
+		const char *dest, *want;
+	} rows[] = {
+	    {"d1234567/./a1", "d1234567/a1"},	    {"d123456//a2", "d123456/a2"},
+	    {"d1234567/../q/a3", "q/a3"},	    {"d1234567/.hid/a4", "d1234567/.hid/a4"},
+	    {"d123456/.../a5", "d123456/.../a5"},   {"d1234567/a6/", "d1234567/a6"},
+	    {"d1234567/..x/a7", "d1234567/..x/a7"}, {"d123456/./a9", "d123456/a9"},
+	    {"d123456/../q2/a10", "q2/a10"},	    {"d12345678901234/./a8", "d12345678901234/a8"},
+	};
+	struct view *v = view_new();
+	struct strbuf sb = {0};
+	char *err = NULL;
+	const char *m;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		strbuf_addf(&sb, "%s\tsrc/a.c\n", rows[i].dest);
+	/* Sources too: "." and ".." inside an absolute path, a relative one with "//". */
+	strbuf_addf(&sb, "s1\t%s\ns2\t%s\ns3\tsrc//b.h\n", tp("src/./a.c"), tp("lib/../src/a.c"));
+	m = write_manifest_n("components.txt", sb.buf, sb.len);
+	cr_assert_eq(view_add_inputs(v, m, T, &err), 0, "%s", err ? err : "");
+	seal_ok(v);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		cr_assert_str_eq(view_input_path(v, i), tp(rows[i].want), "%s", rows[i].dest);
+	check_row(v, &(struct expect){"T/s1", VIEW_HOST, "T/src/a.c", true, LAYER_INPUT, -1});
+	check_row(v, &(struct expect){"T/s2", VIEW_HOST, "T/src/a.c", true, LAYER_INPUT, -1});
+	check_row(v, &(struct expect){"T/s3", VIEW_HOST, "T/src/b.h", true, LAYER_INPUT, -1});
+	check_row(v, &(struct expect){"T/d1234567/.hid/a4", VIEW_HOST, "T/src/a.c", true,
+				      LAYER_INPUT, -1});
+	view_free(v);
+	strbuf_release(&sb);
+}
+
 static void check_two_manifests(const struct view *v)
 {
 	check_row(v, &(struct expect){"/in/a", VIEW_HOST, "T/src/a.c", true, LAYER_INPUT, -1});

@@ -26,7 +26,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ptvfs/util.h"
@@ -35,7 +34,11 @@
 
 /* Below this many sources in a directory, a readlinkat of each path costs less than opening it. */
 #define GROUP_OPEN_MIN 12
-/* Read the directory when it has at most this many bytes a source asked of it (ext4: ~32 a name). */
+/*
+ * Read at most this many bytes of a directory's entries a source asked of
+ * it (an entry: ~40 bytes), so that a few sources in a big directory are
+ * looked up one by one instead.
+ */
 #define GROUP_LIST_MAX_BYTES 256
 /* A group is closed and checked while parsing from this many sources on. */
 #define GROUP_CLOSE_MIN GROUP_OPEN_MIN
@@ -104,6 +107,7 @@ static void check_one(struct pending *p, int dirfd, const char *name)
 /* Check the sources of the group G by reading their directory FD once. SLOTS: 4 * G->count. */
 static void list_group(struct checker *c, const struct dir_group *g, int fd, uint32_t *slots)
 {
+	size_t budget = (size_t)g->count * GROUP_LIST_MAX_BYTES;
 	uint32_t mask = 1, names = 0;
 	char buf[32768];
 	ssize_t n;
@@ -124,7 +128,9 @@ static void list_group(struct checker *c, const struct dir_group *g, int fd, uin
 		slots[s] = i;
 	}
 	/* Until every name is seen: the rest of the directory cannot tell more. */
-	while (names > 0 && (n = getdents64(fd, buf, sizeof(buf))) > 0) {
+	while (names > 0 && budget > 0 &&
+	       (n = getdents64(fd, buf, budget < sizeof(buf) ? budget : sizeof(buf))) > 0) {
+		budget -= n;
 		for (ssize_t off = 0; off < n;) {
 			struct dirent64 *d = (struct dirent64 *)(buf + off);
 			uint32_t s = name_hash(d->d_name, strlen(d->d_name)) & mask;
@@ -188,11 +194,10 @@ static void check_group(struct checker *c, const struct dir_group *g, struct par
 {
 	autoclose int fd = -1;
 	char path[PATH_MAX];
-	struct stat st;
 
 	if (g->count >= GROUP_OPEN_MIN)
 		fd = open_dir(parent, g->dir, g->len);
-	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size <= (off_t)g->count * GROUP_LIST_MAX_BYTES)
+	if (fd >= 0)
 		list_group(c, g, fd, slots);
 	/* The rest: not listed, or not seen in the listing (/proc does not list every task). */
 	for (uint32_t i = g->first; i != NONE; i = c->lines[i].next) {

@@ -19,6 +19,7 @@
  * with view_image_lookup.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
@@ -44,13 +45,6 @@ struct manifest_text {
 	size_t len, cap;
 	uint32_t base;
 };
-
-/*
- * A builder's string offset with this bit set is in the manifests' texts
- * (their BASE plus the string's place in its text), not in the pool:
- * sealing turns it into an offset from the pool, as the others are.
- */
-#define TEXT_REF 0x80000000u
 
 /* A manifest line kept: the line (in a manifest's buffer) and the node of its DEST. */
 struct kept_input {
@@ -135,6 +129,7 @@ static void builder_table(const struct view *v, struct table *t)
 	t->slots = v->slots;
 	t->mask = v->slot_mask;
 	t->pool = v->pool.buf;
+	t->builder = v;
 }
 
 /* Room for EXTRA more bytes in the pool (which may move). */
@@ -399,16 +394,19 @@ int view_declare(struct view *v, enum layer_kind kind, const char *src, const ch
 	return view_declare_node(v, view_node(v, dest, strlen(dest)), kind, src, conflict);
 }
 
-/* The builder's string at OFF: in the pool, or in a manifest's text (TEXT_REF). */
-static const char *builder_string(const struct view *v, uint32_t off)
+const char *view_text_string(const struct view *v, uint32_t off)
 {
-	if (!(off & TEXT_REF))
-		return v->pool.buf + off;
 	off &= ~TEXT_REF;
 	for (size_t i = v->text_count; i-- > 0;)
 		if (off >= v->texts[i].base)
 			return v->texts[i].buf + (off - v->texts[i].base);
 	return NULL;
+}
+
+/* The builder's string at OFF: in the pool, or in a manifest's text (TEXT_REF). */
+static const char *builder_string(const struct view *v, uint32_t off)
+{
+	return off & TEXT_REF ? view_text_string(v, off) : v->pool.buf + off;
 }
 
 /*
@@ -765,44 +763,85 @@ static void relocate_texts(struct view *v, struct view_image *img, char *texts, 
 	}
 }
 
+/* Building the reverse index, on a thread of its own. */
+struct reverse_job {
+	const struct table *t;
+	const struct reverse *r;
+	void *slots, *entries;
+	uint32_t used;
+};
+
+static void *reverse_job_run(void *arg)
+{
+	struct reverse_job *job = arg;
+
+	job->used = reverse_build(job->t, job->r, job->slots, job->entries);
+	return NULL;
+}
+
+/* From this many sources on, the reverse index is built beside the rest of sealing. */
+#define REVERSE_THREAD_MIN 4096
+
 int view_seal(struct view *v, char **err)
 {
 	size_t nodes_size, slots_size, rev_slots_size, rev_entries_size, pool_size, size;
 	void *rev_slots, *rev_entries;
+	struct reverse_job build;
 	struct view_image *img;
 	struct reverse r;
 	struct table t;
+	pthread_t thread;
+	bool threaded;
 	uint32_t used;
 	char *base;
 
 	if (v->image)
 		return set_err(err, -EINVAL, "the view is already sealed");
 	add_implicit_binds(v);
-	link_children(v);
-	classify(v);
-	mark_listings_changed(v);
+	/* The last string: the pool does not move while the reverse index is built. */
 	if (v->base_src)
 		pool_add(v, v->base_src, strlen(v->base_src));
 	builder_table(v, &t);
 	reverse_plan(&t, v->node_count, v->decl_count + 1 + IMPLICIT_COUNT, &r);
+	/* Room for an entry each: those used move into the image, the rest is never touched. */
+	rev_slots_size = reverse_slots_size(r.size);
+	build = (struct reverse_job){&t, &r, big_alloc(rev_slots_size),
+				     big_alloc(reverse_entries_size(r.count))};
+	/*
+	 * The reverse index reads the declarations' sources; linking and
+	 * classifying meanwhile write the nodes' other fields.
+	 */
+	threaded = r.count >= REVERSE_THREAD_MIN &&
+		   pthread_create(&thread, NULL, reverse_job_run, &build) == 0;
+	if (!threaded)
+		reverse_job_run(&build);
+	link_children(v);
+	classify(v);
+	mark_listings_changed(v);
+	if (threaded)
+		pthread_join(thread, NULL);
+	rev_slots = build.slots;
+	rev_entries = build.entries;
+	used = build.used;
+	rev_entries_size = reverse_entries_size(used);
+	free(r.by_index);
 
 	/*
-	 * Each part on pages of its own, so that the builder's arrays and the
-	 * manifests' texts move in whole pages; the reverse index's entries
-	 * last, with room for one a node (the image shrinks to those used).
+	 * Each part on pages of its own, so that the builder's arrays, the
+	 * manifests' texts and the reverse index move in whole pages.
 	 */
 	nodes_size = (size_t)v->node_count * sizeof(struct vnode);
 	slots_size = ((size_t)v->slot_mask + 1) * sizeof(struct slot);
-	rev_slots_size = reverse_slots_size(r.size);
 	pool_size = big_round(v->pool.len) + v->text_size;
 	size = big_round(sizeof(*img)) + big_round(nodes_size) + big_round(slots_size) +
 	       big_round(rev_slots_size) + big_round(pool_size);
-	if (size + reverse_entries_size(r.count) > UINT32_MAX) {
-		free(r.by_index);
+	if (size + rev_entries_size > UINT32_MAX) {
+		big_free(rev_slots, rev_slots_size);
+		big_free(rev_entries, reverse_entries_size(r.count));
 		return set_err(err, -E2BIG, "the view is too large (%zu bytes)",
-			       size + reverse_entries_size(r.count));
+			       size + rev_entries_size);
 	}
-	base = big_alloc(size + reverse_entries_size(r.count));
+	base = big_alloc(size + rev_entries_size);
 	img = (struct view_image *)base;
 	img->magic = VIEW_MAGIC;
 	img->node_count = v->node_count;
@@ -828,21 +867,11 @@ int view_seal(struct view *v, char **err)
 	v->slots = NULL;
 	v->pool = (struct pool){0};
 	v->text_count = 0;
-
-	/* The reverse index, from the image's own strings, in arrays of its own moved in too. */
-	image_table(img, &t);
-	rev_slots = big_alloc(rev_slots_size);
-	rev_entries = big_alloc(reverse_entries_size(r.count));
-	used = reverse_build(&t, &r, rev_slots, rev_entries);
-	rev_entries_size = reverse_entries_size(used);
 	big_move(rev_slots, rev_slots_size, rev_slots_size, base + img->rev_slots);
 	big_move(rev_entries, rev_entries_size, reverse_entries_size(r.count),
 		 base + img->rev_entries);
-	base = big_resize(base, size + reverse_entries_size(r.count), size + rev_entries_size);
-	img = (struct view_image *)base;
 	img->size = size + rev_entries_size;
 	img->rev_count = used;
-	free(r.by_index);
 	builder_release(v);
 	v->image = img;
 	v->owns_image = true;

@@ -159,7 +159,24 @@ struct table {
 	const struct slot *slots;
 	uint32_t mask;
 	const char *pool;
+	const struct view *builder; /* the builder's table: its strings may be in manifests */
 };
+
+/*
+ * A builder's string offset with this bit set is in the manifests' texts
+ * (view_keep_manifest), not in the pool: sealing turns it into an offset
+ * from the pool, as the others are.
+ */
+#define TEXT_REF 0x80000000u
+
+/* The builder's string at OFF, TEXT_REF set: in a manifest's text. */
+const char *view_text_string(const struct view *v, uint32_t off);
+
+/* The string at the offset OFF of the table T. */
+static inline const char *table_string(const struct table *t, uint32_t off)
+{
+	return t->builder && (off & TEXT_REF) ? view_text_string(t->builder, off) : t->pool + off;
+}
 
 /* The table of the image IMG, into *T. */
 static inline void image_table(const struct view_image *img, struct table *t)
@@ -170,6 +187,7 @@ static inline void image_table(const struct view_image *img, struct table *t)
 	t->slots = (const struct slot *)(base + img->slots);
 	t->mask = img->slot_mask;
 	t->pool = base + img->pool;
+	t->builder = NULL;
 }
 
 /* Layers whose paths are on the host, below their SRC. */

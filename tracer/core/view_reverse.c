@@ -140,7 +140,7 @@ uint32_t reverse_build(const struct table *t, const struct reverse *r, void *slo
 	/* In declaration order, each in front of its chain: the later comes first. */
 	for (uint32_t k = 0; r->count && k <= r->max_index; k++) {
 		if (k < r->max_index && r->by_index[k] != NONE) {
-			const char *src = t->pool + t->nodes[r->by_index[k]].src;
+			const char *src = table_string(t, t->nodes[r->by_index[k]].src);
 
 			batch[n] = r->by_index[k];
 			hashes[n] = src_hash(src, strlen(src));
@@ -150,15 +150,15 @@ uint32_t reverse_build(const struct table *t, const struct reverse *r, void *slo
 		}
 		for (uint32_t b = 0; b < n; b++) {
 			uint32_t node = batch[b], h = hashes[b], i;
-			const char *src = t->pool + t->nodes[node].src;
+			const char *src = table_string(t, t->nodes[node].src);
 			struct rev_slot *s;
 
 			for (i = rev_home(h, r->size);; i = i + 1 < r->size ? i + 1 : 0) {
 				s = &slots[i];
 				if (!s->ref ||
 				    (s->hash == h &&
-				     strcmp(t->pool + t->nodes[rev_first(s, entries)].src, src) ==
-					 0))
+				     strcmp(table_string(t, t->nodes[rev_first(s, entries)].src),
+					    src) == 0))
 					break;
 			}
 			if (!s->ref) {

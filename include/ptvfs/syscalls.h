@@ -29,7 +29,12 @@ enum sys_kind {
 	SYS_KIND_AFFINITY, /* no path: sched_[gs]etaffinity, so ptvfs's CPU placement stays unseen */
 	SYS_KIND_CLONE,	 /* no path: clone, clone3 asking for CLONE_UNTRACED, which would escape */
 	SYS_KIND_GETCWD, /* no path given, one handed back: the view's, not the host's */
-	SYS_KIND_SOCKNAME, /* an AF_UNIX address handed back (getsockname, accept): the view's */
+	/*
+	 * An AF_UNIX address handed back (getsockname, accept, recvfrom): the
+	 * view's. paths[0].path is the address argument, the next one its
+	 * length's; for recvmsg, the message header holding both.
+	 */
+	SYS_KIND_SOCKNAME,
 };
 
 /* What the call does to the object a path names. */
@@ -81,7 +86,9 @@ struct syscall_desc {
 	uint64_t stop_if_arg_mask;
 	int refuse_errno; /* SYS_KIND_REFUSE: the error the call fails with */
 	bool exit_stop;	  /* the result must be seen */
-	bool view_only;	  /* stopped on only when the view is not the host's root */
+	/* View mode: the result must be seen when the object is in a read-only layer (statfs). */
+	bool exit_if_read_only;
+	bool view_only; /* stopped on only when the view is not the host's root */
 };
 
 /* The table of this build's architecture, and its length. */

@@ -64,9 +64,12 @@ static bool row_ok(size_t i)
 		return false;
 	if (d->kind == SYS_KIND_REFUSE)
 		return d->refuse_errno > 0 && d->paths[0].op == OP_NONE;
-	if (d->kind == SYS_KIND_AFFINITY || d->kind == SYS_KIND_CLONE ||
-	    d->kind == SYS_KIND_GETCWD || d->kind == SYS_KIND_SOCKNAME)
+	if (d->kind == SYS_KIND_AFFINITY || d->kind == SYS_KIND_CLONE || d->kind == SYS_KIND_GETCWD)
 		return d->paths[0].op == OP_NONE && d->refuse_errno == 0;
+	/* The address handed back, and its length in the next argument. */
+	if (d->kind == SYS_KIND_SOCKNAME)
+		return d->paths[0].op == OP_NONE && d->refuse_errno == 0 && d->paths[0].path >= 0 &&
+		       d->paths[0].path < 5;
 	/* Every followed row names at least one object and says what it does to it. */
 	if (d->paths[0].op == OP_NONE)
 		return false;

@@ -7,6 +7,8 @@
 #ifndef PTVFS_CALLS_H
 #define PTVFS_CALLS_H
 
+#include <linux/openat2.h>
+
 #include "tracer.h"
 
 /* One path argument of a stopped call, resolved. */
@@ -51,10 +53,45 @@ char **read_argv(struct thread *th, unsigned long argv);
 /* Give the exec planned as P its file and, when the plan changed it, its argv. 0 or -errno. */
 int remap_exec(struct thread *th, struct remap *m, const struct syscall_desc *d,
 	       const struct exec_plan *p);
-/* getsockname, getpeername, accept: note the buffer (false: nothing to translate), */
-bool sockname_stop(struct thread *th, const arch_regs *regs);
+/*
+ * getsockname, getpeername, accept, recvfrom, recvmsg (the row D): note the
+ * size of the buffer an address is handed back in (false: no room for a
+ * path, nothing to translate),
+ */
+bool sockname_stop(struct thread *th, const struct syscall_desc *d, const arch_regs *regs);
 /* and at the exit, hand back the view path of an AF_UNIX address. */
-void sockname_exit(struct tracer *t, struct thread *th);
+void sockname_exit(struct tracer *t, struct thread *th, const struct syscall_desc *d);
+/* statfs, fstatfs of a read-only layer: at the exit, ST_RDONLY in f_flags, as a ro bind has. */
+void statfs_exit(struct thread *th);
+
+/*
+ * openat2's struct open_how as the call gave it (SIZE bytes, at most a
+ * page, as the kernel takes), and the resolve flags the view enforces
+ * itself in view mode (openat2_view_flags): a rewritten call is given a
+ * copy without them (remap_open_how), as they would refuse the absolute
+ * host path.
+ */
+#define HOW_MAX 4096
+#define HOW_VIEW_FLAGS                                                                             \
+	(RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
+struct how_copy {
+	union {
+		struct open_how how;
+		unsigned char bytes[HOW_MAX];
+	};
+	size_t size;
+};
+/*
+ * View mode: the openat2 stopped with REGS and HOW walked in the view as
+ * the kernel walks it under HOW's HOW_VIEW_FLAGS, a layer boundary (a
+ * DEST) and a host mount inside a layer counting as mount points. Returns
+ * -EXDEV or -ELOOP when the flags forbid the walk, else 0 (other errors
+ * are the resolution's).
+ */
+int openat2_view_flags(struct tracer *t, struct thread *th, const arch_regs *regs,
+		       const struct open_how *how);
+/* Point openat2's open_how argument at a copy of HOW without HOW_VIEW_FLAGS. 0 or -EFAULT. */
+int remap_open_how(struct thread *th, struct remap *m, const struct how_copy *how);
 
 /* View mode: link or rename between two layers (two mounts): -EXDEV, else 0. */
 int crosses_layers(struct tracer *t, const struct syscall_desc *d, const struct path_arg pa[2],

@@ -354,13 +354,26 @@ static void refuse_unseen(struct tracer *t, struct thread *th, const struct sysc
 		    "the process is not dumpable, ptvfs cannot read its paths");
 }
 
-/* Returns true when the exit stop is needed (rewritten arguments to restore). */
+/* The exit stop for the result of D, when SEE: asked for. Returns SEE. */
+static bool see_exit(struct thread *th, const struct syscall_desc *d, bool see)
+{
+	if (see)
+		th->exit_pending = syscall_by_nr(d->nr);
+	return see;
+}
+
+/*
+ * Returns true when the exit stop is needed (rewritten arguments to
+ * restore, a result to see). HOW: openat2's open_how, else NULL.
+ */
 static bool handle_paths(struct tracer *t, struct thread *th, const struct syscall_desc *d,
-			 const arch_regs *regs, unsigned long open_flags)
+			 const arch_regs *regs, unsigned long open_flags,
+			 const struct how_copy *how)
 {
 	static struct path_arg pa[2];
 	static char host[2][PATH_MAX];
 	bool moves_directory = false, resolved[2] = {false, false}, rewrite[2] = {false, false};
+	bool see_result = false;
 	unsigned access[2] = {0, 0};
 	struct remap m;
 	long answer = 1;
@@ -403,6 +416,9 @@ static bool handle_paths(struct tracer *t, struct thread *th, const struct sysca
 		skip_call(th, regs, err);
 		return false;
 	}
+	/* statfs of a read-only layer: ST_RDONLY is added at the exit, as a ro bind has it. */
+	see_result =
+	    d->exit_if_read_only && resolved[0] && pa[0].res.error == 0 && pa[0].target.read_only;
 	for (int k = 0; k < 2; k++) {
 		enum sys_op op = (enum sys_op)d->paths[k].op;
 		bool changes = access[k] & (ACCESS_WRITE | ACCESS_DELETE);
@@ -449,47 +465,59 @@ static bool handle_paths(struct tracer *t, struct thread *th, const struct sysca
 		overlay_rename_done(t, pa[0].res.path, &pa[0].target, pa[1].res.path,
 				    &pa[1].target);
 	if (!rewrite[0] && !rewrite[1])
-		return false;
+		return see_exit(th, d, see_result);
 	remap_begin(&m, regs);
 	for (int k = 0; k < 2; k++) {
 		if (rewrite[k] && remap_arg_string(th, &m, d->paths[k].path, host[k]) < 0) {
 			refuse_call(t, th, d, regs, EFAULT,
-				    "no room below the stack pointer for the host path");
+				    "no room in the process for the host path (its scratch mapping "
+				    "could not be made)");
 			return false;
 		}
 	}
-	return remap_commit(th, &m, regs, false);
+	if (how && (how->how.resolve & HOW_VIEW_FLAGS) && remap_open_how(th, &m, how) < 0) {
+		refuse_call(t, th, d, regs, EFAULT,
+			    "no room for the open_how without the resolve flags");
+		return false;
+	}
+	return remap_commit(th, &m, regs, false) | see_exit(th, d, see_result);
 }
 
 static bool handle_openat2(struct tracer *t, struct thread *th, const struct syscall_desc *d,
 			   const arch_regs *regs)
 {
-	struct open_how how = {0};
-	size_t size = arch_arg(regs, 3);
+	static struct how_copy how;
+	struct syscall_desc row = *d;
 	int err;
 
-	if (size < sizeof(uint64_t) * 3)
-		return false; /* EINVAL from the kernel */
-	err = tracee_read(th->tid, arch_arg(regs, 2), &how, sizeof(how));
+	how.size = arch_arg(regs, 3);
+	if (how.size < sizeof(uint64_t) * 3 || how.size > HOW_MAX)
+		return false; /* EINVAL, E2BIG from the kernel */
+	err = tracee_read(th->tid, arch_arg(regs, 2), how.bytes, how.size);
 	if (err == -EPERM) {
 		refuse_unseen(t, th, d, regs);
 		return false;
 	}
 	if (err < 0)
 		return false; /* EFAULT from the kernel */
-	if (how.resolve & RESOLVE_IN_ROOT) {
+	for (size_t i = sizeof(how.how); i < how.size; i++)
+		if (how.bytes[i])
+			return false; /* E2BIG from the kernel: a field it does not know */
+	if (how.how.resolve & RESOLVE_IN_ROOT) {
 		/* Resolution inside a root of the caller's is not followed: callers fall back. */
 		refuse_call(t, th, d, regs, ENOSYS, "RESOLVE_IN_ROOT is not followed");
 		return false;
 	}
-	{
-		struct syscall_desc row = *d;
-		/* RESOLVE_NO_SYMLINKS also refuses a final link, as O_NOFOLLOW does. */
-		if ((how.flags & O_NOFOLLOW) || (how.resolve & RESOLVE_NO_SYMLINKS) ||
-		    (how.flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
-			row.follow = false;
-		return handle_paths(t, th, &row, regs, how.flags);
+	if (t->view && (how.how.resolve & HOW_VIEW_FLAGS) &&
+	    (err = openat2_view_flags(t, th, regs, &how.how)) < 0) {
+		skip_call(th, regs, err);
+		return false;
 	}
+	/* RESOLVE_NO_SYMLINKS also refuses a final link, as O_NOFOLLOW does. */
+	if ((how.how.flags & O_NOFOLLOW) || (how.how.resolve & RESOLVE_NO_SYMLINKS) ||
+	    (how.how.flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
+		row.follow = false;
+	return handle_paths(t, th, &row, regs, how.how.flags, &how);
 }
 
 /*
@@ -555,9 +583,9 @@ static bool handle_exec(struct tracer *t, struct thread *th, const struct syscal
 				err = remap_exec(th, &m, d, &plan);
 				if (err < 0) {
 					exec_plan_free(&plan);
-					refuse_call(
-					    t, th, d, regs, -err,
-					    "no room below the stack pointer for the new argv");
+					refuse_call(t, th, d, regs, -err,
+						    "no room in the process for the new argv (its "
+						    "scratch mapping could not be made)");
 					goto out;
 				}
 			}
@@ -673,7 +701,8 @@ static bool handle_sockaddr(struct tracer *t, struct thread *th, const struct sy
 	at = remap_place(th, &m, &sun, sizeof(sun));
 	if (!at) {
 		refuse_call(t, th, d, regs, EFAULT,
-			    "no room below the stack pointer for the host address");
+			    "no room in the process for the host address (its scratch mapping "
+			    "could not be made)");
 		return false;
 	}
 	arch_set_arg(&m.regs, arg, at);
@@ -760,10 +789,10 @@ bool handle_syscall_stop(struct tracer *t, struct thread *th)
 		return false;
 	switch ((enum sys_kind)d->kind) {
 	case SYS_KIND_PATH:
-		restore = handle_paths(t, th, d, &regs, 0);
+		restore = handle_paths(t, th, d, &regs, 0, NULL);
 		break;
 	case SYS_KIND_OPEN:
-		restore = handle_paths(t, th, d, &regs, arch_arg(&regs, d->flags_arg));
+		restore = handle_paths(t, th, d, &regs, arch_arg(&regs, d->flags_arg), NULL);
 		break;
 	case SYS_KIND_OPENAT2:
 		restore = handle_openat2(t, th, d, &regs);
@@ -772,7 +801,7 @@ bool handle_syscall_stop(struct tracer *t, struct thread *th)
 		restore = handle_exec(t, th, d, &regs);
 		break;
 	case SYS_KIND_CHDIR:
-		restore = handle_paths(t, th, d, &regs, 0);
+		restore = handle_paths(t, th, d, &regs, 0, NULL);
 		t->cwd_generation++;
 		break;
 	case SYS_KIND_SOCKADDR:
@@ -795,7 +824,7 @@ bool handle_syscall_stop(struct tracer *t, struct thread *th)
 			answer_getcwd(t, th, &regs);
 		return false;
 	case SYS_KIND_SOCKNAME:
-		if (!t->view || !sockname_stop(th, &regs))
+		if (!t->view || !sockname_stop(th, d, &regs))
 			return restore;
 		break;
 	}
@@ -819,5 +848,7 @@ void handle_syscall_exit(struct tracer *t, struct thread *th)
 	else if (d->kind == SYS_KIND_AFFINITY)
 		cpu_syscall_exit(t, th);
 	else if (d->kind == SYS_KIND_SOCKNAME)
-		sockname_exit(t, th);
+		sockname_exit(t, th, d);
+	else if (d->exit_if_read_only)
+		statfs_exit(th);
 }

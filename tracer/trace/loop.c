@@ -52,6 +52,14 @@
  */
 #define FORWARD_DELAY_NS 20000000L
 
+/* Ends of threads taken by a wait of memory.c's, handed out before the loop waits again. */
+#define DEFERRED_MAX 16
+static struct {
+	pid_t pid;
+	int status;
+} deferred[DEFERRED_MAX];
+static int deferred_count;
+
 /* A signal to pass on, once FORWARD_DELAY_NS shows the command did not get it itself. */
 static volatile sig_atomic_t pending_signal;
 static volatile pid_t pending_sender;
@@ -173,6 +181,18 @@ static long spin_ns(void)
 	return DEFAULT_SPIN_NS;
 }
 
+void loop_defer_status(pid_t pid, int status)
+{
+	/* One at most per stop handled, and the loop takes it before the next. */
+	if (deferred_count == DEFERRED_MAX) {
+		warn("lost the end of process %d", (int)pid);
+		return;
+	}
+	deferred[deferred_count].pid = pid;
+	deferred[deferred_count].status = status;
+	deferred_count++;
+}
+
 static long elapsed_ns(const struct timespec *since)
 {
 	struct timespec now;
@@ -210,6 +230,12 @@ static pid_t wait_next(struct tracer *t, int *status, long spin, long budget)
 	struct timespec start;
 	pid_t pid;
 
+	if (deferred_count) {
+		pid = deferred[0].pid;
+		*status = deferred[0].status;
+		memmove(deferred, deferred + 1, --deferred_count * sizeof(deferred[0]));
+		return pid;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (spin > 0) {
 		pid = waitpid(-1, status, __WALL | WNOHANG);
@@ -328,6 +354,42 @@ static void handle_exit(struct tracer *t, struct thread *th, int status)
 	thread_forget(t, th);
 }
 
+/* A seccomp stop: the call handled, and TH resumed as its handler says. */
+static void seccomp_stop(struct tracer *t, struct thread *th)
+{
+	bool exit_stop;
+
+	if (th->replay == REPLAY_COMMITTED) {
+		/* The call again after ptvfs's own mmap: handled and rewritten at its first stop. */
+		if (remap_replay_arrived(th)) {
+			resume(th->tid, th->replay_exit_stop ? PTRACE_SYSCALL : PTRACE_CONT, 0);
+			return;
+		}
+		th->exit_pending = NULL;
+	}
+	exit_stop = handle_syscall_stop(t, th);
+	switch (th->replay) {
+	case REPLAY_NONE:
+		resume(th->tid, exit_stop ? PTRACE_SYSCALL : PTRACE_CONT, 0);
+		return;
+	case REPLAY_COMMITTED:
+		/* TH is at the mmap's exit stop: the call enters again, to its seccomp stop. */
+		th->replay_exit_stop = exit_stop;
+		break;
+	case REPLAY_PENDING:
+		if (remap_replay_again(th)) {
+			/* Not rewritten after all: it enters again and is handled anew. */
+			th->exit_pending = NULL;
+			th->restore_pending = false;
+		} else if (exit_stop) {
+			/* Answered already: the mmap's exit stop is the call's own exit. */
+			handle_syscall_exit(t, th);
+		}
+		break;
+	}
+	resume(th->tid, PTRACE_CONT, 0);
+}
+
 static void handle_stop(struct tracer *t, struct thread *th, int status)
 {
 	int sig = WSTOPSIG(status);
@@ -336,7 +398,7 @@ static void handle_stop(struct tracer *t, struct thread *th, int status)
 
 	switch (event) {
 	case PTRACE_EVENT_SECCOMP:
-		resume(th->tid, handle_syscall_stop(t, th) ? PTRACE_SYSCALL : PTRACE_CONT, 0);
+		seccomp_stop(t, th);
 		return;
 	case PTRACE_EVENT_FORK:
 	case PTRACE_EVENT_VFORK:
@@ -372,6 +434,15 @@ static void handle_stop(struct tracer *t, struct thread *th, int status)
 			handle_syscall_exit(t, th);
 			resume(th->tid, PTRACE_CONT, 0);
 			return;
+		}
+		/*
+		 * A signal before a rewritten call enters again: its handler
+		 * may make calls of its own in this thread's slot. The call
+		 * gets its own arguments back, and is handled anew after it.
+		 */
+		if (th->replay == REPLAY_COMMITTED) {
+			remap_replay_undo(th);
+			th->exit_pending = NULL;
 		}
 		if (pending_signal == sig && th->tid == t->root_pid)
 			note_direct_delivery(th->tid, sig);

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ptvfs/util.h"
@@ -98,12 +102,82 @@ void thread_free_births(struct tracer *t)
 	}
 }
 
+/* A traced thread of the process TGID other than SELF, or NULL. */
+static struct thread *thread_of_process(struct tracer *t, pid_t tgid, const struct thread *self)
+{
+	struct thread *th = thread_find(t, tgid);
+
+	if (th && th != self)
+		return th;
+	for (th = t->threads; th; th = th->hh.next)
+		if (th->tgid == tgid && th != self)
+			return th;
+	return NULL;
+}
+
+/*
+ * The clone flags that made the new task TID, from its registers at its
+ * first stop (it has run nothing yet: they are its creator's at the call).
+ * Returns 0, or -1 when unknown.
+ */
+static int clone_flags_of(pid_t tid, uint64_t *flags)
+{
+	arch_regs r;
+
+	if (ptrace(PTRACE_GETREGS, tid, 0, &r) < 0)
+		return -1;
+	switch (arch_syscall_nr(&r)) {
+	case __NR_fork:
+		*flags = 0;
+		return 0;
+	case __NR_vfork:
+		*flags = CLONE_VM | CLONE_VFORK;
+		return 0;
+	case __NR_clone:
+		*flags = arch_arg(&r, 0);
+		return 0;
+	case __NR_clone3: /* the flags are the first field of struct clone_args */
+		return tracee_read(tid, arch_arg(&r, 0), flags, sizeof(*flags)) == 0 ? 0 : -1;
+	default:
+		return -1;
+	}
+}
+
+/*
+ * View mode: the address space the new task TH runs in, for its scratch
+ * area (remap.c). A thread shares its process's; a new process shares
+ * its creator's (CLONE_VM: vfork, posix_spawn) or has a copy of it (fork).
+ * CREATOR is the process that forked it, or -1 when unknown (then its
+ * parent, unless CLONE_PARENT made it a sibling). Unknown: a new one.
+ */
+static void join_address_space(struct tracer *t, struct thread *th, pid_t creator, pid_t ppid)
+{
+	const struct thread *other = NULL;
+	uint64_t flags = 0;
+
+	if (th->tgid != th->tid) {
+		other = thread_of_process(t, th->tgid, th);
+		flags = CLONE_VM;
+	} else if (clone_flags_of(th->tid, &flags) == 0) {
+		if (creator <= 0 && !(flags & CLONE_PARENT))
+			creator = ppid;
+		if (creator > 0)
+			other = thread_of_process(t, creator, th);
+	}
+	if (!other)
+		scratch_fresh(th);
+	else if (flags & CLONE_VM)
+		scratch_share(th, other);
+	else
+		scratch_copy(th, other);
+}
+
 struct thread *thread_attach(struct tracer *t, pid_t tid)
 {
 	struct thread *th = xcalloc(1, sizeof(*th));
 	struct report_process *parent_proc = NULL;
 	struct birth *birth;
-	pid_t tgid, ppid;
+	pid_t tgid, ppid, creator = -1;
 
 	read_status_ids(tid, &tgid, &ppid);
 	HASH_FIND_INT(t->births, &tid, birth);
@@ -113,6 +187,7 @@ struct thread *thread_attach(struct tracer *t, pid_t tid)
 			ppid = birth->parent;
 			parent_proc = birth->parent_proc;
 		}
+		creator = birth->parent;
 		HASH_DEL(t->births, birth);
 		free(birth);
 	}
@@ -121,6 +196,8 @@ struct thread *thread_attach(struct tracer *t, pid_t tid)
 	th->proc_fd_dir = -1;
 	HASH_ADD_INT(t->threads, tid, th);
 	cpu_thread_started(t, tid, th->tgid, ppid);
+	if (t->view)
+		join_address_space(t, th, creator, ppid);
 
 	if (th->tgid != tid) {
 		struct thread *leader = thread_find(t, th->tgid);
@@ -147,6 +224,7 @@ void thread_forget(struct tracer *t, struct thread *th)
 {
 	cpu_thread_ended(t, th->tid, th->tgid);
 	HASH_DEL(t->threads, th);
+	scratch_leave(th);
 	if (th->proc_fd_dir >= 0)
 		close(th->proc_fd_dir);
 	free(th->cwd);
@@ -199,6 +277,10 @@ void thread_exec(struct tracer *t, struct thread *th)
 		argv = steal_pointer(&th->exec_argv);
 	}
 	th->restore_pending = false; /* the new program's registers are its own */
+	th->replay = REPLAY_NONE;
+	/* A new address space: the old one's scratch mappings are gone with it. */
+	if (t->view)
+		scratch_fresh(th);
 
 	if (p && !p->accessed) {
 		/* Forked and exec'd at once: the entry is this program's. */

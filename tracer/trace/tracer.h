@@ -19,6 +19,18 @@
 #include "options.h"
 #include "regs.h"
 
+/*
+ * View mode (remap.c): a call at whose stop ptvfs ran an mmap of its own
+ * instead runs again from its syscall instruction.
+ */
+enum remap_replay {
+	REPLAY_NONE,
+	REPLAY_PENDING,	  /* the mmap ran: the call's syscall instruction comes again */
+	REPLAY_COMMITTED, /* and its rewrite is in place: its next stop is handled already */
+};
+/* The scratch mappings of one address space (remap.c). */
+struct scratch_space;
+
 /* One traced task (a thread; a process's first thread has tid == tgid). Per-thread lifetime. */
 struct thread {
 	pid_t tid;
@@ -41,6 +53,13 @@ struct thread {
 	arch_regs saved_regs;
 	bool restore_pending;
 	bool restore_after_exec;
+	/* View mode: the scratch area of the thread's address space, and its slot there. */
+	struct scratch_space *space;
+	unsigned long slot; /* the slot's lowest address, 0 while it has none */
+	/* View mode: the call runs again after ptvfs's own mmap (remap.c). */
+	enum remap_replay replay;
+	bool replay_exit_stop;	 /* the call's exit stop is wanted */
+	unsigned long replay_ip; /* the address of its syscall instruction */
 	/* View mode: the program an exec stopped at runs, as the view names it, and its argv. */
 	char *exec_view;
 	char **exec_argv;
@@ -114,6 +133,19 @@ ssize_t tracee_read_string(pid_t tid, unsigned long addr, char *buf, size_t size
 int tracee_read(pid_t tid, unsigned long addr, void *buf, size_t len);
 /* Write LEN bytes at ADDR of TID. Returns 0 or -errno. */
 int tracee_write(pid_t tid, unsigned long addr, const void *buf, size_t len);
+/*
+ * TID, stopped at the seccomp stop of a call, runs mmap(NULL, LEN,
+ * PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) instead. It
+ * is left at that mmap's exit stop with the call's registers back and its
+ * instruction pointer on the call's syscall instruction, whose address
+ * goes to *IP: resumed, it makes the call again. Returns the mapping's
+ * address or -errno; *IP is 0 when the call was not replaced (the thread
+ * is gone: -ESRCH, its end handed to the loop).
+ */
+long tracee_mmap(pid_t tid, size_t len, unsigned long *ip);
+/* R's instruction pointer; R made to enter its call again from the syscall instruction at IP. */
+unsigned long regs_ip(const arch_regs *r);
+void regs_call_again(arch_regs *r, unsigned long ip);
 /*
  * The target of a magic link such as /proc/PID/cwd into BUF: its length or
  * -errno. *DELETED tells whether it names a removed file (the kernel's
@@ -226,15 +258,21 @@ void overlay_list(struct tracer *t, const char *path, const struct view_target *
 void overlay_free(struct tracer *t);
 
 /* remap.c: rewriting a stopped call's arguments (view mode) */
-/* At most this many bytes are written below the red zone for one call. */
+/* At most this many bytes are placed for one call: one slot of a scratch mapping. */
 #define REMAP_MAX_BYTES (64 * 1024)
 struct remap {
 	arch_regs regs;	    /* as they will be */
-	unsigned long next; /* the lowest tracee byte used so far */
+	unsigned long next; /* the lowest tracee byte used so far; 0 before the first */
+	unsigned long low;  /* the lowest byte that may be used */
 	bool changed;
 };
 void remap_begin(struct remap *m, const arch_regs *regs);
-/* Copy LEN bytes into the tracee below what was placed before: their address, 0 on failure. */
+/*
+ * Copy LEN bytes into the tracee below what was placed before: their
+ * address, 0 on failure. The first placement of a call takes the thread's
+ * slot in its address space's scratch area, which may make the thread run
+ * an mmap first (the call then runs again: REPLAY_PENDING).
+ */
 unsigned long remap_place(struct thread *th, struct remap *m, const void *data, size_t len);
 /* Point argument ARG at a copy of S in the tracee. Returns 0 or -EFAULT. */
 int remap_arg_string(struct thread *th, struct remap *m, int arg, const char *s);
@@ -242,6 +280,30 @@ int remap_arg_string(struct thread *th, struct remap *m, int arg, const char *s)
 bool remap_commit(struct thread *th, struct remap *m, const arch_regs *orig, bool is_exec);
 /* At the exit stop: the argument registers as the tracee had them. */
 void remap_restore(struct thread *th);
+/*
+ * After a stop whose handler made TH run an mmap (REPLAY_PENDING): true
+ * when the call runs again from its syscall instruction, false when the
+ * handler answered it already (it returns now).
+ */
+bool remap_replay_again(struct thread *th);
+/* A seccomp stop of TH in REPLAY_COMMITTED: true when it is that call again, handled already. */
+bool remap_replay_arrived(struct thread *th);
+/* A signal comes before the call runs again: its own arguments back, to be handled anew. */
+void remap_replay_undo(struct thread *th);
+
+/*
+ * The scratch area of an address space, shared by the threads (and
+ * CLONE_VM processes) that run in it; each holds a reference, and a slot
+ * once it has needed one.
+ */
+/* TH runs in a new address space (the first process, an exec): an empty area. */
+void scratch_fresh(struct thread *th);
+/* TH runs in the address space of OTHER (a thread, a CLONE_VM child). */
+void scratch_share(struct thread *th, const struct thread *other);
+/* TH runs in a copy of PARENT's address space (fork): its mappings, at the same addresses. */
+void scratch_copy(struct thread *th, const struct thread *parent);
+/* TH is gone or leaves its address space: its slot is free again. */
+void scratch_leave(struct thread *th);
 
 /* filter.c: the seccomp filter, loaded by the command's process before exec */
 /* Returns 0 or -errno. */
@@ -304,6 +366,11 @@ void why_free(struct tracer *t);
 void why_access(struct tracer *t, struct thread *th, const char *path, unsigned access);
 
 /* loop.c */
+/*
+ * PID's STATUS, taken by a wait of its own (an mmap ptvfs made it run):
+ * handed to the loop as the next event.
+ */
+void loop_defer_status(pid_t pid, int status);
 /* Run the command under the tracer; returns ptvfs's exit status. */
 int trace_command(const struct options *opts, struct report *report);
 

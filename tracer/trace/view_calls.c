@@ -6,16 +6,21 @@
  * EROFS, EBUSY, ENOTEMPTY); whether the path as written already reaches it
  * (then nothing is rewritten and no exit stop is taken); and the answers
  * of calls that hand a path back (getcwd, readlink of /proc's magic links,
- * AF_UNIX names), which must be view paths.
+ * AF_UNIX names), which must be view paths; openat2's resolve flags, which
+ * the view enforces itself; ST_RDONLY in a statfs of a read-only layer.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -359,35 +364,64 @@ void answer_getcwd(struct tracer *t, struct thread *th, const arch_regs *regs)
 	skip_call(th, regs, ret);
 }
 
-/* View mode: the size of the buffer an AF_UNIX address will be handed back in. */
-bool sockname_stop(struct thread *th, const arch_regs *regs)
+/*
+ * Where the call D hands an address back: the buffer and the pointer to its
+ * length, as the kernel's move_addr_to_user() writes them (for recvmsg,
+ * msg_name and msg_namelen of the message header). False when none.
+ */
+static bool address_out(struct thread *th, const struct syscall_desc *d, const arch_regs *regs,
+			unsigned long *addr, unsigned long *lenp)
 {
+	int arg = d->paths[0].path;
+
+	if (d->nr == __NR_recvmsg) {
+		unsigned long hdr = arch_arg(regs, arg);
+		void *name;
+
+		if (tracee_read(th->tid, hdr + offsetof(struct msghdr, msg_name), &name,
+				sizeof(name)) < 0)
+			return false;
+		*addr = (unsigned long)name;
+		*lenp = hdr + offsetof(struct msghdr, msg_namelen);
+	} else {
+		*addr = arch_arg(regs, arg);
+		*lenp = arch_arg(regs, arg + 1);
+	}
+	return *addr && *lenp;
+}
+
+bool sockname_stop(struct thread *th, const struct syscall_desc *d, const arch_regs *regs)
+{
+	unsigned long addr, lenp;
 	int size = 0;
 
-	if (!arch_arg(regs, 1) || tracee_read(th->tid, arch_arg(regs, 2), &size, sizeof(size)) < 0)
+	if (!address_out(th, d, regs, &addr, &lenp) ||
+	    tracee_read(th->tid, lenp, &size, sizeof(size)) < 0 ||
+	    size <= (int)offsetof(struct sockaddr_un, sun_path))
 		return false;
-	th->sockname_size = size < 0 ? 0 : size;
+	th->sockname_size = size;
 	return true;
 }
 
-/* At the exit: an AF_UNIX address naming a host path becomes its view path. */
-void sockname_exit(struct tracer *t, struct thread *th)
+void sockname_exit(struct tracer *t, struct thread *th, const struct syscall_desc *d)
 {
 	struct sockaddr_un sun;
 	char view[PATH_MAX];
+	unsigned long addr, lenp;
 	arch_regs regs;
 	int len;
 	size_t n, want;
 
 	if (ptrace(PTRACE_GETREGS, th->tid, 0, &regs) < 0 || arch_return_value(&regs) < 0 ||
-	    tracee_read(th->tid, arch_arg(&regs, 2), &len, sizeof(len)) < 0)
+	    !address_out(th, d, &regs, &addr, &lenp) ||
+	    tracee_read(th->tid, lenp, &len, sizeof(len)) < 0)
 		return;
 	n = len < (int)sizeof(sun) ? len : sizeof(sun);
 	if (n > th->sockname_size)
 		n = th->sockname_size;
 	memset(&sun, 0, sizeof(sun));
 	if (n <= offsetof(struct sockaddr_un, sun_path) ||
-	    tracee_read(th->tid, arch_arg(&regs, 1), &sun, n) < 0 || sun.sun_family != AF_UNIX ||
+	    tracee_read(th->tid, addr, &sun, n) < 0 || sun.sun_family != AF_UNIX ||
 	    sun.sun_path[0] != '/')
 		return;
 	sun.sun_path[sizeof(sun.sun_path) - 1] = '\0';
@@ -399,9 +433,8 @@ void sockname_exit(struct tracer *t, struct thread *th)
 	/* As the kernel: the whole length is told, the address cut to the buffer. */
 	want = offsetof(struct sockaddr_un, sun_path) + strlen(view) + 1;
 	len = (int)want;
-	tracee_write(th->tid, arch_arg(&regs, 1), &sun,
-		     want < th->sockname_size ? want : th->sockname_size);
-	tracee_write(th->tid, arch_arg(&regs, 2), &len, sizeof(len));
+	tracee_write(th->tid, addr, &sun, want < th->sockname_size ? want : th->sockname_size);
+	tracee_write(th->tid, lenp, &len, sizeof(len));
 }
 
 int crosses_layers(struct tracer *t, const struct syscall_desc *d, const struct path_arg pa[2],
@@ -485,4 +518,227 @@ void list_of_stand_in(struct tracer *t, struct thread *th, const arch_regs *regs
 	pos = strstr(buf, "pos:");
 	if (pos && strtoll(pos + 4, NULL, 10) == 0)
 		viewfs_stand_in(t, pa->res.path, host);
+}
+
+/*
+ * openat2's resolve flags, enforced in the view (a rewritten call reaches
+ * the kernel as an absolute host path, which they would refuse): the path
+ * walked as the kernel walks it under these flags. A mount there is a
+ * layer and, in a layer that shows the host's directories (a bind is
+ * recursive, as bubblewrap's), a host mount inside it; an overlay is one
+ * mount, as overlayfs shows no mounts below its lower directory.
+ */
+struct view_mount {
+	uint32_t layer;
+	uint64_t host;
+};
+
+static struct view_mount mount_of(struct tracer *t, const char *path)
+{
+	struct view_mount m = {UINT32_MAX, 0};
+	struct view_target target;
+	struct statx stx;
+
+	if (view_lookup(t->view, path, &target) < 0)
+		return m;
+	m.layer = target.layer_index;
+	if (target.kind == VIEW_HOST && target.layer != LAYER_OVERLAY &&
+	    statx(AT_FDCWD, target.host, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) == 0)
+		m.host = (stx.stx_mask & STATX_MNT_ID)
+			     ? stx.stx_mnt_id
+			     : ((uint64_t)stx.stx_dev_major << 32 | stx.stx_dev_minor);
+	return m;
+}
+
+static bool same_mount(struct view_mount a, struct view_mount b)
+{
+	return a.layer == b.layer && a.host == b.host;
+}
+
+/* PATH, a link, is a magic link of the host's /proc (its target is no path to walk). */
+static bool is_magic_link(const struct tracer *t, const char *path)
+{
+	struct view_target target;
+
+	if (strncmp(path, "/proc/", 6) != 0 || !strchr(path + 6, '/'))
+		return false;
+	return view_lookup(t->view, path, &target) == 0 && target.kind == VIEW_HOST &&
+	       strcmp(target.host, path) == 0;
+}
+
+/*
+ * PATH walked from the view directory BASE (NULL: none) under the flags
+ * RESOLVE; FOLLOW: a final link is followed. As openat2_view_flags().
+ */
+static int resolve_scoped(struct tracer *t, struct thread *th, const char *base, const char *path,
+			  uint64_t resolve, bool follow)
+{
+	struct viewfs_resolver vr = {.tracer = t, .thread = th, .view = {.view = t->view}};
+	bool beneath = resolve & RESOLVE_BENEATH, no_xdev = resolve & RESOLVE_NO_XDEV;
+	bool no_links = resolve & RESOLVE_NO_SYMLINKS;
+	bool no_magic = resolve & (RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS);
+	char todo[PATH_MAX * 2], cur[PATH_MAX], next[PATH_MAX], target[PATH_MAX];
+	size_t len = strlen(path), pos = 0;
+	bool trailing_slash = len && path[len - 1] == '/';
+	struct view_mount here = {0, 0};
+	int links = 0;
+
+	if (len == 0 || len >= PATH_MAX)
+		return 0;
+	if (path[0] == '/') {
+		if (beneath)
+			return -EXDEV; /* an absolute path leaves the directory */
+		strcpy(cur, "/");
+	} else if (!base || snprintf(cur, sizeof(cur), "%s", base) >= (int)sizeof(cur)) {
+		return 0;
+	}
+	memcpy(todo, path, len + 1);
+	if (no_xdev)
+		here = mount_of(t, cur);
+	/* Errors other than the flags' are left to the resolution that follows (ENOENT...). */
+	for (;;) {
+		const char *name;
+		size_t n = 0;
+		bool last;
+		int type;
+
+		while (pos < len && todo[pos] == '/')
+			pos++;
+		if (pos >= len)
+			return 0;
+		name = todo + pos;
+		while (pos + n < len && name[n] != '/')
+			n++;
+		pos += n;
+		last = strspn(todo + pos, "/") == len - pos;
+		if (n == 1 && name[0] == '.')
+			continue;
+		if (n == 2 && name[0] == '.' && name[1] == '.') {
+			if (beneath && strcmp(cur, base) == 0)
+				return -EXDEV; /* ".." of the directory itself */
+			if (strcmp(cur, "/") == 0)
+				continue;
+			*strrchr(cur, '/') = '\0';
+			if (!cur[0])
+				strcpy(cur, "/");
+			/* ".." of a mount's root leaves the mount. */
+			if (no_xdev && !same_mount(here, mount_of(t, cur)))
+				return -EXDEV;
+			continue;
+		}
+		if (n > NAME_MAX ||
+		    snprintf(next, sizeof(next), "%s/%.*s", strcmp(cur, "/") ? cur : "", (int)n,
+			     name) >= (int)sizeof(next))
+			return 0;
+		type = viewfs_resolve_ops.lookup(&vr, next);
+		if (type < 0)
+			return 0;
+		if (type == S_IFLNK || type == RESOLVE_TYPE_OPAQUE) {
+			size_t rest = len - pos;
+			ssize_t tlen;
+
+			if (last && !follow && !trailing_slash)
+				return 0; /* the link itself is opened (O_PATH) or refused (ELOOP) */
+			if (no_links)
+				return -ELOOP;
+			if (type == RESOLVE_TYPE_OPAQUE || is_magic_link(t, next)) {
+				if (no_magic)
+					return -ELOOP;
+				if (beneath)
+					return -EXDEV; /* a jump no scoped lookup may take */
+				tlen =
+				    viewfs_resolve_ops.readlink(&vr, next, target, sizeof(target));
+				if (no_xdev &&
+				    (tlen <= 0 || !same_mount(here, mount_of(t, target))))
+					return -EXDEV;
+				return 0; /* the rest below it is the kernel's */
+			}
+			if (++links > RESOLVE_MAX_LINKS)
+				return 0;
+			tlen = viewfs_resolve_ops.readlink(&vr, next, target, sizeof(target));
+			if (tlen <= 0 || (size_t)tlen + 1 + rest >= sizeof(todo))
+				return 0;
+			if (target[0] == '/') {
+				if (beneath)
+					return -EXDEV;
+				strcpy(cur, "/");
+				if (no_xdev && !same_mount(here, mount_of(t, cur)))
+					return -EXDEV;
+			}
+			/* The walk goes on with the target, then what followed the link. */
+			memmove(todo + tlen + 1, todo + pos, rest + 1);
+			memcpy(todo, target, tlen);
+			todo[tlen] = '/';
+			len = tlen + 1 + rest;
+			pos = 0;
+			if (rest == 0 && !trailing_slash)
+				todo[--len] = '\0';
+			continue;
+		}
+		/* Into a mount point: another mount. */
+		if (no_xdev && !same_mount(here, mount_of(t, next)))
+			return -EXDEV;
+		if (type != S_IFDIR && !last)
+			return 0;
+		memcpy(cur, next, strlen(next) + 1);
+	}
+}
+
+/*
+ * View mode: the view directory a relative path of DIRFD starts from (into
+ * BUF unless it is the cwd's), or NULL when it has none.
+ */
+static const char *view_dir_of(struct tracer *t, struct thread *th, int dirfd, char *buf)
+{
+	char host[PATH_MAX];
+
+	if (dirfd == AT_FDCWD)
+		return viewfs_cwd(t, th);
+	if (tracee_fd_path(th, dirfd, host, sizeof(host)) < 0 || host[0] != '/' ||
+	    viewfs_view_path(t, host, buf) < 0)
+		return NULL;
+	return buf;
+}
+
+int openat2_view_flags(struct tracer *t, struct thread *th, const arch_regs *regs,
+		       const struct open_how *how)
+{
+	char path[PATH_MAX], buf[PATH_MAX];
+	bool follow =
+	    !(how->flags & O_NOFOLLOW) && (how->flags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL);
+
+	if (tracee_read_string(th->tid, arch_arg(regs, 1), path, sizeof(path)) <= 0)
+		return 0; /* the kernel's EFAULT, ENOENT, ENAMETOOLONG */
+	return resolve_scoped(t, th, view_dir_of(t, th, (int)arch_arg(regs, 0), buf), path,
+			      how->resolve, follow);
+}
+
+int remap_open_how(struct thread *th, struct remap *m, const struct how_copy *how)
+{
+	static struct how_copy copy;
+	unsigned long at;
+
+	memcpy(copy.bytes, how->bytes, how->size);
+	copy.how.resolve &= ~(uint64_t)HOW_VIEW_FLAGS;
+	at = remap_place(th, m, copy.bytes, how->size);
+	if (!at)
+		return -EFAULT;
+	arch_set_arg(&m->regs, 2, at);
+	m->changed = true;
+	return 0;
+}
+
+void statfs_exit(struct thread *th)
+{
+	__typeof__(((struct statfs *)0)->f_flags) flags;
+	unsigned long buf;
+	arch_regs regs;
+
+	if (ptrace(PTRACE_GETREGS, th->tid, 0, &regs) < 0 || arch_return_value(&regs) != 0)
+		return;
+	buf = arch_arg(&regs, 1) + offsetof(struct statfs, f_flags);
+	if (tracee_read(th->tid, buf, &flags, sizeof(flags)) < 0 || (flags & ST_RDONLY))
+		return;
+	flags |= ST_RDONLY;
+	tracee_write(th->tid, buf, &flags, sizeof(flags));
 }

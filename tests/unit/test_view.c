@@ -679,6 +679,46 @@ Test(view, manifest_components_across_word_boundaries)
 	strbuf_release(&sb);
 }
 
+/*
+ * A manifest bigger than the chunks it is read and parsed in: lines split
+ * across chunks are whole, and a broken line far into it is named by its
+ * number, also when a missing source comes after it.
+ */
+Test(view, manifest_read_in_chunks)
+{
+	struct strbuf sb = {0};
+	struct view *v = view_new();
+	char *err = NULL, want[PATH_MAX + 64];
+	const char *m;
+
+	for (int i = 0; i < 150000; i++)
+		strbuf_addf(&sb, "d/%06d\tsrc/a.c\n", i);
+	m = write_manifest_n("chunks.txt", sb.buf, sb.len);
+	cr_assert_eq(view_add_inputs(v, m, T, &err), 0, "%s", err ? err : "");
+	seal_ok(v);
+	cr_assert_eq(view_input_count(v), 150000);
+	for (int i = 0; i < 150000; i += 4999) {
+		char dest[32];
+
+		snprintf(dest, sizeof(dest), "d/%06d", i);
+		cr_assert_str_eq(view_input_path(v, i), tp(dest));
+		cr_assert_str_eq(strchr(view_input_line(v, i), '\t'), "\tsrc/a.c");
+	}
+	view_free(v);
+
+	/* Line 120,001 holds a NUL byte; line 140,001 a missing source. */
+	sb.buf[120000 * 17 + 3] = '\0';
+	memcpy(sb.buf + 140000 * 17 + 9, "src/zz", 6);
+	m = write_manifest_n("chunks.txt", sb.buf, sb.len);
+	v = view_new();
+	cr_assert_eq(view_add_inputs(v, m, T, &err), -EINVAL);
+	snprintf(want, sizeof(want), "%s:120001: a NUL byte in the line", m);
+	cr_assert_str_eq(err, want);
+	free(err);
+	view_free(v);
+	strbuf_release(&sb);
+}
+
 static void check_two_manifests(const struct view *v)
 {
 	check_row(v, &(struct expect){"/in/a", VIEW_HOST, "T/src/a.c", true, LAYER_INPUT, -1});

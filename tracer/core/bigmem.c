@@ -52,7 +52,8 @@ void *big_alloc(size_t size)
 	if (size == 0)
 		return NULL;
 	size = map_size(size);
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0);
 	if (p == MAP_FAILED)
 		die("out of memory (%zu bytes)", size);
 	want_huge(p, size);

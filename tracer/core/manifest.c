@@ -64,7 +64,10 @@ static enum path_shape path_shape(const char *p, size_t len)
 		size_t n = len - i < 8 ? len - i : 8;
 		uint64_t w = 0, slashes, starts, odd;
 
-		memcpy(&w, p + i, n);
+		if (n == 8)
+			memcpy(&w, p + i, 8); /* one load */
+		else
+			memcpy(&w, p + i, n);
 		w = le64toh(w);
 		slashes = bytes_equal(w, '/');
 		if (n < 8)
@@ -142,6 +145,7 @@ struct manifest {
 	const char *cwd;
 	char *data;
 	size_t size, cap; /* of DATA: the file's bytes, the mapping's */
+	size_t pos;	  /* the first byte not parsed yet */
 	struct pending *lines;
 	size_t count, max;
 	struct line_error where;
@@ -322,63 +326,24 @@ static int declare_lines(struct manifest *m)
 	return 0;
 }
 
-/* Read the manifest PATH whole into M->data (M->size bytes and a NUL). Returns 0 or -errno. */
-static int read_manifest(struct manifest *m, const char *path)
+/*
+ * Parse the lines from M->pos up to END: those ending before END (with a
+ * newline), and with LAST also the one after them. Stops at the first
+ * broken line, whose error is kept for after the lines before it.
+ */
+static void parse_lines(struct manifest *m, size_t end, bool last)
 {
-	autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-
-	if (fd < 0)
-		return -errno;
-	/* A regular file in one read of its size; a pipe (<(...)) as it comes. */
-	m->cap = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536;
-	m->data = big_alloc(m->cap);
-	for (;;) {
-		ssize_t got;
-
-		if (m->cap - m->size < 2) {
-			m->data = big_resize(m->data, m->cap, m->cap * 2);
-			m->cap *= 2;
-		}
-		got = read(fd, m->data + m->size, m->cap - m->size - 1);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			return -errno;
-		if (got == 0)
-			break;
-		m->size += got;
-	}
-	m->data[m->size] = '\0';
-	return 0;
-}
-
-/* Room for the lines of the manifest, so that nothing grows line by line. */
-static void reserve(struct manifest *m)
-{
-	size_t lines = 1;
-
-	for (const char *p = m->data; (p = memchr(p, '\n', m->size - (p - m->data))); p++)
-		lines++;
-	m->max = lines;
-	m->lines = big_alloc(lines * sizeof(*m->lines));
-	/* Each line's DEST: CWD, '/', the line; and a node per directory, a few. */
-	view_reserve(m->v, lines + lines / 8, m->size + lines * (m->cwd_len + 2));
-}
-
-/* Parse every line, up to the first broken one, whose error is kept for after the lines before. */
-static void parse_lines(struct manifest *m)
-{
-	const char *nul = memchr(m->data, '\0', m->size);
-	size_t pos = 0;
+	const char *nul = memchr(m->data + m->pos, '\0', end - m->pos);
 
 	m->where.err = &m->error_text;
-	while (pos < m->size) {
-		char *line = m->data + pos;
-		const char *nl = memchr(line, '\n', m->size - pos);
-		size_t len = nl ? (size_t)(nl - line) : m->size - pos;
+	while (m->pos < end && m->error == 0) {
+		char *line = m->data + m->pos;
+		const char *nl = memchr(line, '\n', end - m->pos);
+		size_t len = nl ? (size_t)(nl - line) : end - m->pos;
 
-		pos += len + 1;
+		if (!nl && !last)
+			break;
+		m->pos += len + 1;
 		m->where.line++;
 		if (nul && nul < line + len) {
 			m->error = line_err(&m->where, -EINVAL, "a NUL byte in the line");
@@ -392,16 +357,105 @@ static void parse_lines(struct manifest *m)
 		/* Kept as written, less the comment; a SRC at its end is a string there too. */
 		line[len] = '\0';
 		m->error = parse_line(m, line, len);
-		if (m->error < 0)
+	}
+}
+
+static size_t count_lines(const char *p, size_t len)
+{
+	size_t n = 0;
+
+	for (const char *end = p + len; (p = memchr(p, '\n', end - p)); p++)
+		n++;
+	return n;
+}
+
+/*
+ * Room for the lines: the parsed lines, which the check reads as they come,
+ * for MAX of them (they never move); the view's nodes and strings for about
+ * EXPECTED (they may grow).
+ */
+static void reserve(struct manifest *m, size_t max, size_t expected)
+{
+	m->max = max;
+	m->lines = big_alloc(max * sizeof(*m->lines));
+	m->check = check_start(m->v, m->lines, max);
+	/* Each line's DEST: CWD, '/', the line; and a node per directory, a few. */
+	view_reserve(m->v, expected + expected / 8, expected * (m->cwd_len + 2 + 64));
+}
+
+/* Bytes read at a time, each parsed (and its sources' check begun) before the next is read. */
+#define READ_CHUNK ((size_t)1 << 20)
+
+/*
+ * Read the manifest FD into M->data (M->size bytes and a NUL) and parse its
+ * lines. A regular file of SIZE bytes is read in chunks, each parsed before
+ * the next is read, so that the sources' check starts at once; anything
+ * else (a pipe, <(...), a file whose size is not known) whole, then parsed.
+ * Returns 0 or -errno (a broken line is M->error).
+ */
+static int read_and_parse(struct manifest *m, int fd, off_t size)
+{
+	bool chunked = size > 0;
+
+	m->cap = chunked ? (size_t)size + 1 : 65536;
+	m->data = big_alloc(m->cap);
+	for (;;) {
+		size_t room = m->cap - m->size - 1;
+		ssize_t got;
+
+		if (!chunked && room == 0) {
+			m->data = big_resize(m->data, m->cap, m->cap * 2);
+			m->cap *= 2;
+			continue;
+		}
+		got = read(fd, m->data + m->size, chunked && room > READ_CHUNK ? READ_CHUNK : room);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -errno;
+		if (got == 0)
+			break;
+		if (chunked && m->size == 0) {
+			/* Every line has a byte and a newline at least; about as many as in the first chunk. */
+			size_t first = count_lines(m->data, got) + 1;
+
+			reserve(m, m->cap / 2 + 1, first * (m->cap / got) + first / 8 + 16);
+		}
+		m->size += got;
+		if (chunked && m->error == 0) {
+			const char *nl = memrchr(m->data + m->pos, '\n', m->size - m->pos);
+
+			if (nl)
+				parse_lines(m, nl + 1 - m->data, false);
+		}
+		if (chunked && m->size == m->cap - 1)
 			break;
 	}
+	m->data[m->size] = '\0';
+	if (!m->lines) {
+		size_t lines = count_lines(m->data, m->size) + 1;
+
+		reserve(m, lines, lines);
+	}
+	if (m->error == 0)
+		parse_lines(m, m->size, true);
 	drain_ring(m, 0);
+	return 0;
+}
+
+static void release_lines(struct manifest *m)
+{
+	for (size_t i = 0; i < m->count; i++)
+		free(m->lines[i].owned);
+	big_free(m->lines, m->max * sizeof(*m->lines));
 }
 
 int view_add_inputs(struct view *v, const char *manifest, const char *cwd, char **err)
 {
 	struct manifest m = {.v = v, .where = {manifest, 0, NULL}};
 	char cwd_buf[PATH_MAX];
+	autoclose int fd = -1;
+	struct stat st;
 	int ret;
 
 	if (view_image(v)) {
@@ -418,22 +472,26 @@ int view_add_inputs(struct view *v, const char *manifest, const char *cwd, char 
 	m.cwd_len = strlen(cwd);
 	/* What parse_line puts before a canonical DEST: CWD and '/', or '/' alone. */
 	m.cwd_hash = hash_step(hash_more(HASH_SEED, cwd, m.cwd_len > 1 ? m.cwd_len : 0), '/');
-	ret = read_manifest(&m, manifest);
-	/* The view keeps the text: its lines, and its SRCs where they are. */
-	if (ret == 0)
-		ret = view_keep_manifest(v, m.data, m.size, m.cap);
+	fd = open(manifest, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		ret = -errno;
+	} else {
+		m.ring = xmalloc(RING_SIZE * sizeof(*m.ring));
+		ret = read_and_parse(&m, fd, S_ISREG(st.st_mode) ? st.st_size : 0);
+		free(m.ring);
+		/* The view keeps the text: its lines, and its SRCs where they are. */
+		if (ret == 0)
+			ret = view_keep_manifest(v, m.data, m.size, m.cap);
+	}
+	if (m.check)
+		check_finish(m.check, m.count);
 	if (ret < 0) {
 		big_free(m.data, m.cap);
+		release_lines(&m);
 		if (err)
 			*err = xasprintf("--inputs %s: %s", manifest, strerror(-ret));
 		return ret;
 	}
-	reserve(&m);
-	m.check = check_start(v, m.lines, m.max);
-	m.ring = xmalloc(RING_SIZE * sizeof(*m.ring));
-	parse_lines(&m);
-	free(m.ring);
-	check_finish(m.check, m.count);
 	m.where.err = err;
 	ret = declare_lines(&m);
 	if (ret == 0 && m.error < 0) {
@@ -442,8 +500,6 @@ int view_add_inputs(struct view *v, const char *manifest, const char *cwd, char 
 			*err = steal_pointer(&m.error_text);
 	}
 	free(m.error_text);
-	for (size_t i = 0; i < m.count; i++)
-		free(m.lines[i].owned);
-	big_free(m.lines, m.max * sizeof(*m.lines));
+	release_lines(&m);
 	return ret;
 }

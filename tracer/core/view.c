@@ -7,19 +7,15 @@
  * one per ancestor of a DEST, so that every prefix of a node's path at a
  * component boundary is a node too. A path is looked up by walking its
  * prefixes down from "/" until one is missing (O(depth) hash probes); the
- * deepest node found decides it. The nodes of the builder are the nodes of
- * the image: sealing links each directory's children in byte order, decides
- * which ancestors are virtual directories, and moves the node array, the
- * hash table and the string pool (each a mapping of its own, bigmem.h)
- * into one mapping, page by page, without copying them. The image's layout
- * is in view_priv.h.
+ * deepest node found decides it. Here: the builder (nodes, declarations,
+ * the manifests' texts and kept lines) and the lookups in the image;
+ * sealing, which turns the builder into the image without copying it, is
+ * view_seal.c's. The image's layout is in view_priv.h.
  *
  * The reverse way, a host path to a view path, is view_reverse.c's: sealing
- * here gives it the nodes to index and room in the image, and it looks up
- * with view_image_lookup.
+ * gives it the nodes to index, and it looks up with view_image_lookup.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
@@ -33,61 +29,7 @@
 #include "ptvfs/view.h"
 #include "view_priv.h"
 
-#define VIEW_MAGIC 0x32776670u /* "pfw2" */
-
-/*
- * A manifest's text kept: CAP bytes from big_alloc, LEN of them and a NUL
- * used. BASE is where it goes in the image, counted from the end of the
- * string pool (rounded up to a page), the texts one after the other.
- */
-struct manifest_text {
-	char *buf;
-	size_t len, cap;
-	uint32_t base;
-};
-
-/* A manifest line kept: the line (in a manifest's buffer) and the node of its DEST. */
-struct kept_input {
-	const char *line;
-	uint32_t node;
-};
-
-/* The builder's strings: NUL-terminated, one after the other, at offsets that stay. */
-struct pool {
-	char *buf;
-	size_t len, cap;
-};
-
-struct view {
-	/* The builder, moved into the image by view_seal (arrays of bigmem.h). */
-	struct vnode *nodes;
-	uint32_t node_count, node_cap;
-	struct slot *slots;
-	uint32_t slot_mask;
-	struct pool pool;
-	uint32_t last_parent; /* the parent of the last node made: the next one's, often */
-	uint32_t decl_count;
-	enum layer_kind base_layer;
-	char *base_src;
-
-	/* The manifests' lines, kept after sealing: in the manifests' own buffers. */
-	struct manifest_text *texts;
-	size_t text_count;
-	uint32_t text_size; /* of the texts, each rounded up to a page */
-	struct kept_input *inputs;
-	size_t input_count, input_cap;
-
-	/* The sealed image, NULL until view_seal. */
-	const struct view_image *image;
-	bool owns_image;
-};
-
-static uint32_t hash_path(const char *p, size_t len)
-{
-	return hash_final(hash_more(HASH_SEED, p, len));
-}
-
-static uint32_t table_find(const struct table *t, const char *path, size_t len, uint32_t hash)
+uint32_t view_table_find(const struct table *t, const char *path, size_t len, uint32_t hash)
 {
 	for (uint32_t i = hash & t->mask;; i = (i + 1) & t->mask) {
 		const struct slot *s = &t->slots[i];
@@ -111,7 +53,7 @@ uint32_t view_deepest_node(const struct table *t, const char *path, size_t len)
 
 	for (size_t i = 1; i <= len; i++) {
 		if ((i == len || path[i] == '/') && i > 1) {
-			uint32_t n = table_find(t, path, i, hash_final(h));
+			uint32_t n = view_table_find(t, path, i, hash_final(h));
 
 			if (n == NONE)
 				break;
@@ -123,7 +65,7 @@ uint32_t view_deepest_node(const struct table *t, const char *path, size_t len)
 	return best;
 }
 
-static void builder_table(const struct view *v, struct table *t)
+void view_builder_table(const struct view *v, struct table *t)
 {
 	t->nodes = v->nodes;
 	t->slots = v->slots;
@@ -146,7 +88,7 @@ static void pool_grow(struct view *v, size_t extra)
 }
 
 /* Append the string S (LEN bytes) and a NUL to the pool: its offset. */
-static uint32_t pool_add(struct view *v, const char *s, size_t len)
+uint32_t view_pool_add(struct view *v, const char *s, size_t len)
 {
 	uint32_t off = v->pool.len;
 
@@ -211,7 +153,7 @@ static uint32_t node_add(struct view *v, const char *path, size_t len, uint32_t 
 		slots_grow(v, v->node_count + 1);
 	n = &v->nodes[v->node_count];
 	memset(n, 0, sizeof(*n));
-	n->path = pool_add(v, path, len);
+	n->path = view_pool_add(v, path, len);
 	n->hash = hash;
 	n->len = len;
 	slash = memrchr(path, '/', len);
@@ -232,7 +174,7 @@ void view_prefetch(const struct view *v, uint32_t hash)
 
 uint32_t view_node(struct view *v, const char *path, size_t len)
 {
-	return view_node_hashed(v, path, len, hash_path(path, len));
+	return view_node_hashed(v, path, len, view_hash_path(path, len));
 }
 
 /*
@@ -250,8 +192,8 @@ uint32_t view_node_hashed(struct view *v, const char *path, size_t len, uint32_t
 	struct table t;
 	size_t at;
 
-	builder_table(v, &t);
-	node = table_find(&t, path, len, hash);
+	view_builder_table(v, &t);
+	node = view_table_find(&t, path, len, hash);
 	if (node != NONE)
 		return node;
 	/* Inputs come by directory: the parent is often the last new node's. */
@@ -263,9 +205,9 @@ uint32_t view_node_hashed(struct view *v, const char *path, size_t len, uint32_t
 	} else {
 		/* Up to the first ancestor there ("/" is). */
 		for (;;) {
-			uint32_t h = hash_path(path, at);
+			uint32_t h = view_hash_path(path, at);
 
-			parent = table_find(&t, path, at, h);
+			parent = view_table_find(&t, path, at, h);
 			if (parent != NONE)
 				break;
 			lens[missing] = at;
@@ -313,14 +255,14 @@ struct view *view_new(void)
 
 	v->slot_mask = 1023;
 	v->slots = big_alloc(((size_t)v->slot_mask + 1) * sizeof(*v->slots));
-	pool_add(v, "", 0); /* offset 0: no string */
-	node_add(v, "/", 1, hash_path("/", 1));
+	view_pool_add(v, "", 0); /* offset 0: no string */
+	node_add(v, "/", 1, view_hash_path("/", 1));
 	v->base_layer = LAYER_BASE_HOST;
 	v->base_src = xstrdup("/");
 	return v;
 }
 
-static void builder_release(struct view *v)
+void view_builder_release(struct view *v)
 {
 	big_free(v->nodes, (size_t)v->node_cap * sizeof(*v->nodes));
 	big_free(v->slots, ((size_t)v->slot_mask + 1) * sizeof(*v->slots));
@@ -337,7 +279,7 @@ void view_free(struct view *v)
 {
 	if (!v)
 		return;
-	builder_release(v);
+	view_builder_release(v);
 	for (size_t i = 0; i < v->text_count; i++)
 		big_free(v->texts[i].buf, v->texts[i].cap);
 	free(v->texts);
@@ -348,7 +290,7 @@ void view_free(struct view *v)
 }
 
 /* Fill *ERR (when not NULL) with a message, and return RET. */
-__attribute__((format(printf, 3, 4))) static int set_err(char **err, int ret, const char *fmt, ...)
+int view_set_err(char **err, int ret, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -367,13 +309,14 @@ int view_set_root(struct view *v, const char *host_dir, char **err)
 	struct stat st;
 
 	if (v->image)
-		return set_err(err, -EINVAL, "--root %s: the view is already sealed", host_dir);
+		return view_set_err(err, -EINVAL, "--root %s: the view is already sealed",
+				    host_dir);
 	real = realpath(host_dir, NULL);
 	if (!real)
-		return set_err(err, -errno, "--root %s: %s", host_dir, strerror(errno));
+		return view_set_err(err, -errno, "--root %s: %s", host_dir, strerror(errno));
 	if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		free(real);
-		return set_err(err, -ENOTDIR, "--root %s: %s", host_dir, strerror(ENOTDIR));
+		return view_set_err(err, -ENOTDIR, "--root %s: %s", host_dir, strerror(ENOTDIR));
 	}
 	free(v->base_src);
 	v->base_src = real;
@@ -404,7 +347,7 @@ const char *view_text_string(const struct view *v, uint32_t off)
 }
 
 /* The builder's string at OFF: in the pool, or in a manifest's text (TEXT_REF). */
-static const char *builder_string(const struct view *v, uint32_t off)
+const char *view_builder_string(const struct view *v, uint32_t off)
 {
 	return off & TEXT_REF ? view_text_string(v, off) : v->pool.buf + off;
 }
@@ -421,7 +364,7 @@ static uint32_t builder_add_string(struct view *v, const char *src)
 		if (src >= text->buf && src < text->buf + text->len)
 			return TEXT_REF | (text->base + (uint32_t)(src - text->buf));
 	}
-	return pool_add(v, src, strlen(src));
+	return view_pool_add(v, src, strlen(src));
 }
 
 int view_keep_manifest(struct view *v, char *buf, size_t len, size_t cap)
@@ -444,9 +387,9 @@ int view_declare_node(struct view *v, uint32_t node, enum layer_kind kind, const
 	bool same = src && (src == dest || strcmp(src, dest) == 0);
 
 	if (n->type == NODE_DECL && n->layer == LAYER_INPUT && kind == LAYER_INPUT &&
-	    strcmp(builder_string(v, n->src), src) != 0) {
+	    strcmp(view_builder_string(v, n->src), src) != 0) {
 		/* Compared as strings: sources are resolved the same way. */
-		*conflict = builder_string(v, n->src);
+		*conflict = view_builder_string(v, n->src);
 		return -EINVAL;
 	}
 	n->type = NODE_DECL;
@@ -489,8 +432,8 @@ static int declare(struct view *v, enum layer_kind kind, const char *src, const 
 	const char *conflict = NULL;
 
 	if (view_declare(v, kind, src, dest, &conflict) < 0)
-		return set_err(err, -EINVAL, "%s: %s declared twice, from %s and %s", option, dest,
-			       conflict, src ? src : "");
+		return view_set_err(err, -EINVAL, "%s: %s declared twice, from %s and %s", option,
+				    dest, conflict, src ? src : "");
 	return 0;
 }
 
@@ -501,31 +444,31 @@ int view_add(struct view *v, enum layer_kind kind, const char *src, const char *
 	autofree char *real = NULL;
 
 	if (v->image)
-		return set_err(err, -EINVAL, "%s: the view is already sealed", option);
+		return view_set_err(err, -EINVAL, "%s: the view is already sealed", option);
 	if (kind < LAYER_BIND || kind > LAYER_INPUT)
-		return set_err(err, -EINVAL, "%s: not a declaration", option);
+		return view_set_err(err, -EINVAL, "%s: not a declaration", option);
 	if (!dest || dest[0] != '/')
-		return set_err(err, -EINVAL, "%s %s: the destination must be an absolute path",
-			       option, dest ? dest : "");
+		return view_set_err(err, -EINVAL, "%s %s: the destination must be an absolute path",
+				    option, dest ? dest : "");
 	if (strlen(dest) >= PATH_MAX || path_join_lexical(NULL, dest, norm) < 0)
-		return set_err(err, -ENAMETOOLONG, "%s %s: %s", option, dest,
-			       strerror(ENAMETOOLONG));
+		return view_set_err(err, -ENAMETOOLONG, "%s %s: %s", option, dest,
+				    strerror(ENAMETOOLONG));
 	if (kind == LAYER_HIDE)
 		return declare(v, kind, NULL, norm, option, err);
 	if (!src)
-		return set_err(err, -EINVAL, "%s %s: a source is needed", option, dest);
+		return view_set_err(err, -EINVAL, "%s %s: a source is needed", option, dest);
 	if (strlen(src) >= PATH_MAX)
-		return set_err(err, -ENAMETOOLONG, "%s %s: %s", option, src,
-			       strerror(ENAMETOOLONG));
+		return view_set_err(err, -ENAMETOOLONG, "%s %s: %s", option, src,
+				    strerror(ENAMETOOLONG));
 	if (kind == LAYER_SYMLINK)
 		return declare(v, kind, src, norm, option, err);
 	/* Binding a link binds what it points to, as a mount would. */
 	real = realpath(src, NULL);
 	if (!real)
-		return set_err(err, -errno, "%s %s: %s", option, src, strerror(errno));
+		return view_set_err(err, -errno, "%s %s: %s", option, src, strerror(errno));
 	if (strlen(real) >= PATH_MAX)
-		return set_err(err, -ENAMETOOLONG, "%s %s: %s", option, src,
-			       strerror(ENAMETOOLONG));
+		return view_set_err(err, -ENAMETOOLONG, "%s %s: %s", option, src,
+				    strerror(ENAMETOOLONG));
 	return declare(v, kind, real, norm, option, err);
 }
 
@@ -549,378 +492,6 @@ int view_host_join(const char *src, const char *path, size_t dest_len, char *out
 	memcpy(out, src, src_len);
 	memcpy(out + src_len, rest, rest_len + 1);
 	return 0;
-}
-
-/* Sealing: classify the ancestors, link the children in byte order, copy into the image. */
-
-static int cmp_names(const void *a, const void *b, void *arg)
-{
-	const struct view *v = arg;
-	const struct vnode *na = &v->nodes[*(const uint32_t *)a];
-	const struct vnode *nb = &v->nodes[*(const uint32_t *)b];
-
-	return strcmp(v->pool.buf + na->path + na->name, v->pool.buf + nb->path + nb->name);
-}
-
-/* Whether the N nodes at ORDER are in byte order of their names already (manifests often are). */
-static bool sorted(const struct view *v, const uint32_t *order, size_t n)
-{
-	for (size_t i = 1; i < n; i++)
-		if (cmp_names(&order[i - 1], &order[i], (void *)v) > 0)
-			return false;
-	return true;
-}
-
-/* Link every node's children in byte order of their names: a counting sort by parent. */
-static void link_children(struct view *v)
-{
-	uint32_t count = v->node_count;
-	autofree uint32_t *start = xcalloc(count + 1, sizeof(*start));
-	autofree uint32_t *order = xmalloc(count * sizeof(*order));
-
-	for (uint32_t n = 1; n < count; n++)
-		start[v->nodes[n].parent + 1]++;
-	for (uint32_t p = 0; p < count; p++)
-		start[p + 1] += start[p];
-	for (uint32_t n = 1; n < count; n++)
-		order[start[v->nodes[n].parent]++] = n;
-	/* START[P] is now the end of P's children: walk back to link them. */
-	for (uint32_t p = 0; p < count; p++) {
-		uint32_t begin = p ? start[p - 1] : 0, end = start[p];
-
-		if (end - begin > 1 && !sorted(v, order + begin, end - begin))
-			qsort_r(order + begin, end - begin, sizeof(*order), cmp_names, v);
-		for (uint32_t i = end; i > begin; i--) {
-			v->nodes[order[i - 1]].next_sibling = v->nodes[p].first_child;
-			v->nodes[p].first_child = order[i - 1];
-		}
-	}
-}
-
-/*
- * A --hide DEST with something visible declared below it (a DEST of another
- * kind) is a virtual directory, as a tmpfs with binds in it would be: it
- * keeps its layer (LAYER_HIDE), and covers what is below it, so that its
- * undeclared names stay absent.
- */
-static void open_hidden_dirs(struct view *v)
-{
-	/* Builder only: FLAGS is set on the nodes with a visible DEST below them (children first). */
-	for (uint32_t i = v->node_count; i-- > 1;) {
-		const struct vnode *n = &v->nodes[i];
-
-		if (n->flags || (n->type == NODE_DECL && n->layer != LAYER_HIDE))
-			v->nodes[n->parent].flags = 1;
-	}
-	for (uint32_t i = 0; i < v->node_count; i++) {
-		struct vnode *n = &v->nodes[i];
-
-		if (n->type == NODE_DECL && n->layer == LAYER_HIDE && n->flags)
-			n->type = NODE_VIRTUAL;
-		n->flags = 0;
-	}
-}
-
-/*
- * Decide each ancestor, parents first (in index order: view_node_hashed): a
- * virtual directory unless its counterpart in the layer covering it is a
- * directory on the host.
- */
-static void classify(struct view *v)
-{
-	char host[PATH_MAX];
-	struct stat st;
-
-	open_hidden_dirs(v);
-	for (uint32_t node = 0; node < v->node_count; node++) {
-		struct vnode *n = &v->nodes[node];
-		const struct vnode *p = n->parent == NONE ? NULL : &v->nodes[n->parent];
-
-		if (n->type == NODE_DECL || n->cover == node)
-			continue;
-		n->cover = p ? p->cover : NONE;
-		if (n->cover == NONE) {
-			n->layer = v->base_layer;
-			n->layer_index = 0;
-		} else {
-			n->layer = v->nodes[n->cover].layer;
-			n->layer_index = v->nodes[n->cover].layer_index;
-		}
-		n->type = NODE_VIRTUAL;
-		if (!layer_on_host(n->layer) || (p && p->type == NODE_VIRTUAL))
-			continue;
-		if (n->cover == NONE) {
-			if (view_host_join(v->base_src, v->pool.buf + n->path, 1, host) < 0)
-				continue;
-		} else {
-			const struct vnode *c = &v->nodes[n->cover];
-
-			if (view_host_join(builder_string(v, c->src), v->pool.buf + n->path, c->len,
-					   host) < 0)
-				continue;
-		}
-		/* The manifest's check may have seen that directory already. */
-		if ((n->host_dir && strcmp(host, v->pool.buf + n->path) == 0) ||
-		    (stat(host, &st) == 0 && S_ISDIR(st.st_mode)))
-			n->type = NODE_PASS;
-	}
-}
-
-static const char *const implicit_binds[] = {"/dev", "/proc", "/sys"};
-#define IMPLICIT_COUNT (sizeof(implicit_binds) / sizeof(implicit_binds[0]))
-
-/* With --root or --hermetic, the host's /dev, /proc and /sys, declared before the user's. */
-static void add_implicit_binds(struct view *v)
-{
-	uint32_t first = 1;
-	struct table t;
-
-	if (v->base_layer == LAYER_BASE_HOST) {
-		for (uint32_t n = 0; n < v->node_count; n++)
-			if (v->nodes[n].type == NODE_DECL)
-				v->nodes[n].layer_index += 1;
-		return;
-	}
-	for (uint32_t n = 0; n < v->node_count; n++)
-		if (v->nodes[n].type == NODE_DECL)
-			v->nodes[n].layer_index += 1 + IMPLICIT_COUNT;
-	for (uint32_t i = 0; i < IMPLICIT_COUNT; i++) {
-		const char *dest = implicit_binds[i];
-		struct stat st;
-		uint32_t node;
-
-		builder_table(v, &t);
-		node = table_find(&t, dest, strlen(dest), hash_path(dest, strlen(dest)));
-		if ((node != NONE && v->nodes[node].type == NODE_DECL) || stat(dest, &st) < 0)
-			continue;
-		node = view_node(v, dest, strlen(dest));
-		v->nodes[node].type = NODE_DECL;
-		v->nodes[node].layer = LAYER_BIND;
-		v->nodes[node].layer_index = first + i;
-		v->nodes[node].cover = node;
-		v->nodes[node].src = v->nodes[node].path;
-	}
-}
-
-/*
- * Whether the layer covering the (not virtual) node N shows the host at
- * N's own path; BASE_AS_IS: the base does (the host's "/", or --root /).
- */
-static bool covered_as_is(const struct view *v, const struct vnode *n, bool base_as_is)
-{
-	return n->cover == NONE ? base_as_is : shows_itself(&v->nodes[n->cover]);
-}
-
-/*
- * After classify: mark FLAG_LISTING_CHANGED on each node with a child
- * other than a directory already there on the host (NODE_PASS) or the
- * host's own file declared at its own path below a layer that shows the
- * host as it is (an input over the host's "/").
- */
-static void mark_listings_changed(struct view *v)
-{
-	bool base_as_is = v->base_src && strcmp(v->base_src, "/") == 0;
-
-	for (uint32_t i = 1; i < v->node_count; i++) {
-		const struct vnode *n = &v->nodes[i];
-
-		if (n->type == NODE_PASS ||
-		    (shows_itself(n) && covered_as_is(v, &v->nodes[n->parent], base_as_is)))
-			continue;
-		v->nodes[n->parent].flags |= FLAG_LISTING_CHANGED;
-	}
-}
-
-static bool in_text(const struct manifest_text *text, const char *p)
-{
-	return p >= text->buf && p <= text->buf + text->len;
-}
-
-/*
- * Make the builder's offsets and pointers into the manifests' texts those
- * of the image IMG, where the texts now are, from TEXTS on (at the pool's
- * offset TEXTS_AT).
- */
-static void relocate_texts(struct view *v, struct view_image *img, char *texts, size_t texts_at)
-{
-	struct vnode *nodes = (struct vnode *)((char *)img + img->nodes);
-
-	for (uint32_t i = 0; i < img->node_count; i++)
-		if (nodes[i].src & TEXT_REF)
-			nodes[i].src = texts_at + (nodes[i].src & ~TEXT_REF);
-	for (size_t i = 0, k = 0; i < v->input_count && v->text_count; i++) {
-		const char *line = v->inputs[i].line;
-
-		/* Lines are kept text by text: the last line's text, mostly. */
-		if (!in_text(&v->texts[k], line))
-			for (k = 0; k < v->text_count && !in_text(&v->texts[k], line); k++)
-				;
-		if (k == v->text_count) {
-			k = 0;
-			continue;
-		}
-		v->inputs[i].line = texts + v->texts[k].base + (line - v->texts[k].buf);
-	}
-}
-
-/* Building the reverse index, on a thread of its own. */
-struct reverse_job {
-	const struct table *t;
-	const struct reverse *r;
-	void *slots, *entries;
-	uint32_t used;
-};
-
-static void *reverse_job_run(void *arg)
-{
-	struct reverse_job *job = arg;
-
-	job->used = reverse_build(job->t, job->r, job->slots, job->entries);
-	return NULL;
-}
-
-/* From this many sources on, the reverse index is built beside the rest of sealing. */
-#define REVERSE_THREAD_MIN 4096
-
-int view_seal(struct view *v, char **err)
-{
-	size_t nodes_size, slots_size, rev_slots_size, rev_entries_size, pool_size, size;
-	void *rev_slots, *rev_entries;
-	struct reverse_job build;
-	struct view_image *img;
-	struct reverse r;
-	struct table t;
-	pthread_t thread;
-	bool threaded;
-	uint32_t used;
-	char *base;
-
-	if (v->image)
-		return set_err(err, -EINVAL, "the view is already sealed");
-	add_implicit_binds(v);
-	/* The last string: the pool does not move while the reverse index is built. */
-	if (v->base_src)
-		pool_add(v, v->base_src, strlen(v->base_src));
-	builder_table(v, &t);
-	reverse_plan(&t, v->node_count, v->decl_count + 1 + IMPLICIT_COUNT, &r);
-	/* Room for an entry each: those used move into the image, the rest is never touched. */
-	rev_slots_size = reverse_slots_size(r.size);
-	build = (struct reverse_job){&t, &r, big_alloc(rev_slots_size),
-				     big_alloc(reverse_entries_size(r.count))};
-	/*
-	 * The reverse index reads the declarations' sources; linking and
-	 * classifying meanwhile write the nodes' other fields.
-	 */
-	threaded = r.count >= REVERSE_THREAD_MIN &&
-		   pthread_create(&thread, NULL, reverse_job_run, &build) == 0;
-	if (!threaded)
-		reverse_job_run(&build);
-	link_children(v);
-	classify(v);
-	mark_listings_changed(v);
-	if (threaded)
-		pthread_join(thread, NULL);
-	rev_slots = build.slots;
-	rev_entries = build.entries;
-	used = build.used;
-	rev_entries_size = reverse_entries_size(used);
-	free(r.by_index);
-
-	/*
-	 * Each part on pages of its own, so that the builder's arrays, the
-	 * manifests' texts and the reverse index move in whole pages.
-	 */
-	nodes_size = (size_t)v->node_count * sizeof(struct vnode);
-	slots_size = ((size_t)v->slot_mask + 1) * sizeof(struct slot);
-	pool_size = big_round(v->pool.len) + v->text_size;
-	size = big_round(sizeof(*img)) + big_round(nodes_size) + big_round(slots_size) +
-	       big_round(rev_slots_size) + big_round(pool_size);
-	if (size + rev_entries_size > UINT32_MAX) {
-		big_free(rev_slots, rev_slots_size);
-		big_free(rev_entries, reverse_entries_size(r.count));
-		return set_err(err, -E2BIG, "the view is too large (%zu bytes)",
-			       size + rev_entries_size);
-	}
-	base = big_alloc(size + rev_entries_size);
-	img = (struct view_image *)base;
-	img->magic = VIEW_MAGIC;
-	img->node_count = v->node_count;
-	img->nodes = big_round(sizeof(*img));
-	img->slots = img->nodes + big_round(nodes_size);
-	img->slot_mask = v->slot_mask;
-	img->rev_slots = img->slots + big_round(slots_size);
-	img->rev_size = r.size;
-	img->pool = img->rev_slots + big_round(rev_slots_size);
-	img->rev_entries = size;
-	img->base_layer = v->base_layer;
-	if (v->base_src)
-		img->base_src = v->pool.len - strlen(v->base_src) - 1;
-	big_move(v->nodes, nodes_size, (size_t)v->node_cap * sizeof(struct vnode),
-		 base + img->nodes);
-	big_move(v->slots, slots_size, slots_size, base + img->slots);
-	big_move(v->pool.buf, v->pool.len, v->pool.cap, base + img->pool);
-	for (size_t i = 0; i < v->text_count; i++)
-		big_move(v->texts[i].buf, v->texts[i].len + 1, v->texts[i].cap,
-			 base + img->pool + big_round(v->pool.len) + v->texts[i].base);
-	relocate_texts(v, img, base + img->pool + big_round(v->pool.len), big_round(v->pool.len));
-	v->nodes = NULL;
-	v->slots = NULL;
-	v->pool = (struct pool){0};
-	v->text_count = 0;
-	big_move(rev_slots, rev_slots_size, rev_slots_size, base + img->rev_slots);
-	big_move(rev_entries, rev_entries_size, reverse_entries_size(r.count),
-		 base + img->rev_entries);
-	img->size = size + rev_entries_size;
-	img->rev_count = used;
-	builder_release(v);
-	v->image = img;
-	v->owns_image = true;
-	return 0;
-}
-
-/*
- * Whether IMAGE (SIZE bytes, from wherever) is a sealed image: its parts in
- * their order, each inside it and after the one before (page padding
- * between them is allowed, and not read).
- */
-static bool image_valid(const struct view_image *img, size_t size)
-{
-	size_t nodes_end, slots_end, rev_slots_end;
-
-	if (size < sizeof(*img) || img->magic != VIEW_MAGIC || img->size != size ||
-	    img->node_count == 0 || img->nodes < sizeof(*img) || img->nodes % 4 != 0 ||
-	    img->slots % 4 != 0 || img->rev_slots % 4 != 0 || img->rev_entries % 4 != 0 ||
-	    ((img->slot_mask + 1) & img->slot_mask) != 0)
-		return false;
-	nodes_end = img->nodes + (size_t)img->node_count * sizeof(struct vnode);
-	slots_end = img->slots + ((size_t)img->slot_mask + 1) * sizeof(struct slot);
-	rev_slots_end = img->rev_slots + reverse_slots_size(img->rev_size);
-	return img->slots >= nodes_end && img->rev_slots >= slots_end &&
-	       img->pool >= rev_slots_end && img->rev_entries > img->pool &&
-	       img->rev_entries + reverse_entries_size(img->rev_count) == size &&
-	       img->base_src < img->rev_entries - img->pool;
-}
-
-struct view *view_from_image(const void *image, size_t size)
-{
-	const struct view_image *img = image;
-	struct view *v;
-
-	if (!image_valid(img, size))
-		return NULL;
-	v = xcalloc(1, sizeof(*v));
-	v->image = img;
-	return v;
-}
-
-const void *view_image(const struct view *v)
-{
-	return v->image;
-}
-
-size_t view_image_size(const struct view *v)
-{
-	return v->image ? v->image->size : 0;
 }
 
 /* Lookups, against the image only. */
@@ -1083,7 +654,7 @@ const char *view_input_path(const struct view *v, size_t i)
 	if (v->image)
 		image_table(v->image, &t);
 	else
-		builder_table(v, &t);
+		view_builder_table(v, &t);
 	n = &t.nodes[v->inputs[i].node];
 	return t.pool + n->path;
 }

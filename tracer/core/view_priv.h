@@ -6,6 +6,8 @@
  *   declaring, making nodes, keeping the manifest's lines.
  * - The sealed image's layout, and the lookups over it, that view.c and
  *   the reverse index (view_reverse.c) both read.
+ * - The builder itself (struct view), which view.c builds and sealing
+ *   (view_seal.c) turns into the image.
  * - The reverse index's part of view_seal (view_reverse.c).
  */
 #ifndef PTVFS_VIEW_PRIV_H
@@ -189,6 +191,80 @@ static inline void image_table(const struct view_image *img, struct table *t)
 	t->pool = base + img->pool;
 	t->builder = NULL;
 }
+
+/*
+ * The builder: view.c makes the nodes and declarations, view_seal.c seals
+ * them into the image.
+ */
+
+#define VIEW_MAGIC 0x32776670u /* "pfw2" */
+
+/*
+ * A manifest's text kept: CAP bytes from big_alloc, LEN of them and a NUL
+ * used. BASE is where it goes in the image, counted from the end of the
+ * string pool (rounded up to a page), the texts one after the other.
+ */
+struct manifest_text {
+	char *buf;
+	size_t len, cap;
+	uint32_t base;
+};
+
+/* A manifest line kept: the line (in a manifest's buffer) and the node of its DEST. */
+struct kept_input {
+	const char *line;
+	uint32_t node;
+};
+
+/* The builder's strings: NUL-terminated, one after the other, at offsets that stay. */
+struct pool {
+	char *buf;
+	size_t len, cap;
+};
+
+/* The view: the builder until view_seal, then the image (and the kept lines). */
+struct view {
+	/* The builder, moved into the image by view_seal (arrays of bigmem.h). */
+	struct vnode *nodes;
+	uint32_t node_count, node_cap;
+	struct slot *slots;
+	uint32_t slot_mask;
+	struct pool pool;
+	uint32_t last_parent; /* the parent of the last node made: the next one's, often */
+	uint32_t decl_count;
+	enum layer_kind base_layer;
+	char *base_src;
+
+	/* The manifests' lines, kept after sealing: in the manifests' own buffers. */
+	struct manifest_text *texts;
+	size_t text_count;
+	uint32_t text_size; /* of the texts, each rounded up to a page */
+	struct kept_input *inputs;
+	size_t input_count, input_cap;
+
+	/* The sealed image, NULL until view_seal. */
+	const struct view_image *image;
+	bool owns_image;
+};
+
+/* The hash of the view path P (LEN bytes). */
+static inline uint32_t view_hash_path(const char *p, size_t len)
+{
+	return hash_final(hash_more(HASH_SEED, p, len));
+}
+
+/* The node of T at PATH (LEN bytes, its hash HASH), or NONE. */
+uint32_t view_table_find(const struct table *t, const char *path, size_t len, uint32_t hash);
+/* The builder's table of V, into *T. */
+void view_builder_table(const struct view *v, struct table *t);
+/* Append the string S (LEN bytes) and a NUL to the builder's pool: its offset. */
+uint32_t view_pool_add(struct view *v, const char *s, size_t len);
+/* The builder's string at OFF: in the pool, or in a manifest's text (TEXT_REF). */
+const char *view_builder_string(const struct view *v, uint32_t off);
+/* Free what is left of the builder (after view_seal moved its arrays: NULL). */
+void view_builder_release(struct view *v);
+/* Fill *ERR (when not NULL) with a message, and return RET. */
+__attribute__((format(printf, 3, 4))) int view_set_err(char **err, int ret, const char *fmt, ...);
 
 /* Layers whose paths are on the host, below their SRC. */
 static inline bool layer_on_host(enum layer_kind kind)

@@ -29,6 +29,37 @@ struct path_arg {
 
 /* Make TH's call not run, and return RET (a -errno, or a result) instead. */
 void skip_call(struct thread *th, const arch_regs *regs, long ret);
+/*
+ * Make TH's call D fail with ERR instead of running, and say so in the
+ * report (WHY: a detail, or NULL): what ptvfs cannot follow is refused.
+ */
+void refuse_call(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+		 const arch_regs *regs, int err, const char *why);
+/* The same for a call whose paths ptvfs may not read (a non-dumpable process). */
+void refuse_unseen(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+		   const arch_regs *regs);
+/*
+ * Resolve PATH (read from TH) relative to DIRFD with the RESOLVE_* FLAGS
+ * into PA. Returns the resolution's error; -EBADF when nothing can be said.
+ */
+int resolve_at(struct tracer *t, struct thread *th, int dirfd, const char *path, unsigned flags,
+	       struct path_arg *pa);
+/* The access (ACCESS_* bits) a call of OP makes of what RES found. */
+unsigned access_of(enum sys_op op, const struct resolution *res, unsigned long open_flags);
+/* Record what PA reached, making ACCESS; in a view its target is known already. */
+void record_resolution(struct tracer *t, struct thread *th, const struct path_arg *pa,
+		       unsigned access);
+
+/*
+ * sockets.c: bind, connect, sendto (the row D): record the socket file the
+ * address names, and in a view rewrite it to the host path. Returns true
+ * when the registers must be restored at the exit (rewritten).
+ */
+bool handle_sockaddr(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+		     const arch_regs *regs);
+/* sendmsg, sendmmsg: the same for the addresses in the message headers (refused when rewritten). */
+void handle_msghdr(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+		   const arch_regs *regs);
 
 /*
  * View mode: the host path the kernel must be given for path argument K

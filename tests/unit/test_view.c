@@ -642,19 +642,27 @@ Test(view, manifest_lines)
 
 /*
  * Paths with empty, "." and ".." components, and names starting with a
- * dot, at either side of an 8-byte boundary (the manifest reader looks at a
- * path's components eight bytes at a time).
+ * dot, at either side of 8- and 16-byte boundaries (the manifest reader
+ * looks at a path's components sixteen, then eight bytes at a time).
  */
 Test(view, manifest_components_across_word_boundaries)
 {
 	static const struct {
 		const char *dest, *want;
 	} rows[] = {
-	    {"d1234567/./a1", "d1234567/a1"},	    {"d123456//a2", "d123456/a2"},
-	    {"d1234567/../q/a3", "q/a3"},	    {"d1234567/.hid/a4", "d1234567/.hid/a4"},
-	    {"d123456/.../a5", "d123456/.../a5"},   {"d1234567/a6/", "d1234567/a6"},
-	    {"d1234567/..x/a7", "d1234567/..x/a7"}, {"d123456/./a9", "d123456/a9"},
-	    {"d123456/../q2/a10", "q2/a10"},	    {"d12345678901234/./a8", "d12345678901234/a8"},
+	    {"d1234567/./a1", "d1234567/a1"},
+	    {"d123456//a2", "d123456/a2"},
+	    {"d1234567/../q/a3", "q/a3"},
+	    {"d1234567/.hid/a4", "d1234567/.hid/a4"},
+	    {"d123456/.../a5", "d123456/.../a5"},
+	    {"d1234567/a6/", "d1234567/a6"},
+	    {"d1234567/..x/a7", "d1234567/..x/a7"},
+	    {"d123456/./a9", "d123456/a9"},
+	    {"d123456/../q2/a10", "q2/a10"},
+	    {"d12345678901234/d234567/./a11", "d12345678901234/d234567/a11"},
+	    {"d12345678901234/d234567//a12", "d12345678901234/d234567/a12"},
+	    {"d1234567890123456789012345678901/./a13", "d1234567890123456789012345678901/a13"},
+	    {"d12345678901234/./a8", "d12345678901234/a8"},
 	};
 	struct view *v = view_new();
 	struct strbuf sb = {0};

@@ -17,6 +17,9 @@
  *   broken line's.
  */
 #include <endian.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -49,20 +52,50 @@ static inline uint64_t bytes_equal(uint64_t w, unsigned char c)
 	return ~(((x & 0x7f7f7f7f7f7f7f7full) + 0x7f7f7f7f7f7f7f7full) | x) & 0x8080808080808080ull;
 }
 
+/* The shape of the component of P (LEN bytes) starting at AT with a '/' or a '.'. */
+static enum path_shape component_shape(const char *p, size_t len, size_t at)
+{
+	const char *end = memchr(p + at, '/', len - at);
+	size_t comp = end ? (size_t)(end - (p + at)) : len - at;
+
+	if (comp == 2 && p[at + 1] == '.')
+		return PATH_DOTDOT;
+	return comp <= 1 ? PATH_DOTS : PATH_CLEAN;
+}
+
 /*
- * The shape of the path P (LEN bytes, LEN > 0), eight bytes at a time: a
- * component that starts with '/' is empty, one that starts with '.' is
- * looked at closely (most paths have none).
+ * The shape of the path P (LEN bytes, LEN > 0), sixteen bytes at a time
+ * (SSE2, x86-64's own) then eight: a component that starts with '/' is
+ * empty, one that starts with '.' is looked at closely (most paths have
+ * none). A manifest has two paths a line: this is on the parser's way.
  */
 static enum path_shape path_shape(const char *p, size_t len)
 {
-	enum path_shape shape = PATH_CLEAN;
+	enum path_shape shape = PATH_CLEAN, c;
 	/* Byte 0 of a relative path starts a component, as if a '/' came before. */
 	uint64_t carry = p[0] != '/';
+	size_t i = 0;
 
-	for (size_t i = 0; i < len; i += 8) {
+#ifdef __SSE2__
+	for (; i + 16 <= len; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+		uint32_t slashes = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('/')));
+		uint32_t dots = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')));
+		uint32_t odd = ((slashes << 1) | (uint32_t)carry) & (slashes | dots) & 0xffff;
+
+		carry = slashes >> 15;
+		for (; odd; odd &= odd - 1) {
+			c = component_shape(p, len, i + __builtin_ctz(odd));
+			if (c == PATH_DOTDOT)
+				return c;
+			if (c == PATH_DOTS)
+				shape = c;
+		}
+	}
+#endif
+	for (; i < len; i += 8) {
 		size_t n = len - i < 8 ? len - i : 8;
-		uint64_t w = 0, slashes, starts, odd;
+		uint64_t w = 0, slashes, odd;
 
 		if (n == 8)
 			memcpy(&w, p + i, 8); /* one load */
@@ -72,20 +105,16 @@ static enum path_shape path_shape(const char *p, size_t len)
 		slashes = bytes_equal(w, '/');
 		if (n < 8)
 			slashes &= (1ull << (8 * n)) - 1;
-		starts = (slashes << 8) | (carry << 7);
+		odd = ((slashes << 8) | (carry << 7)) & (slashes | bytes_equal(w, '.'));
 		carry = slashes >> 63;
-		odd = starts & (slashes | bytes_equal(w, '.'));
 		if (n < 8)
 			odd &= (1ull << (8 * n)) - 1;
 		for (; odd; odd &= odd - 1) {
-			size_t at = i + __builtin_ctzll(odd) / 8;
-			const char *end = memchr(p + at, '/', len - at);
-			size_t comp = end ? (size_t)(end - (p + at)) : len - at;
-
-			if (comp == 2 && p[at + 1] == '.')
-				return PATH_DOTDOT;
-			if (comp <= 1)
-				shape = PATH_DOTS;
+			c = component_shape(p, len, i + __builtin_ctzll(odd) / 8);
+			if (c == PATH_DOTDOT)
+				return c;
+			if (c == PATH_DOTS)
+				shape = c;
 		}
 	}
 	if (len > 1 && p[len - 1] == '/')
@@ -281,6 +310,7 @@ static int parse_line(struct manifest *m, const char *line, size_t len)
 		const char *slash = memrchr(host, '/', len);
 
 		p->name = slash ? slash + 1 : host;
+		p->name_len = len - (p->name - host);
 		if (host != line && (len != r->len || memcmp(host, norm, len) != 0)) {
 			p->src = host;
 			if (p->state == SRC_UNCHECKED)

@@ -78,13 +78,29 @@ const char *pending_host_path(const struct view *v, const struct pending *p)
 	return p->src ? p->src : view_node_path(v, p->node);
 }
 
+/* A hash of the LEN bytes at S (a name, a directory), eight bytes at a time. */
 static uint32_t name_hash(const char *s, size_t len)
 {
-	uint32_t h = 2166136261u;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ len, w = 0;
+	size_t i = 0;
 
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	return h ^ (h >> 15);
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, s + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	for (w = 0; i < len; i++)
+		w |= (uint64_t)(unsigned char)s[i] << (8 * (i & 7));
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+	return (uint32_t)(h >> 32);
+}
+
+/* Whether line I's source is named NAME (LEN bytes). */
+static bool line_named(const struct checker *c, uint32_t i, const char *name, size_t len)
+{
+	const struct pending *p = &c->lines[i];
+
+	return p->name_len == len && memcmp(p->name, name, len) == 0;
 }
 
 /*
@@ -117,10 +133,11 @@ static void list_group(struct checker *c, const struct dir_group *g, int fd, uin
 	memset(slots, 0xff, (mask + 1) * sizeof(*slots));
 	for (uint32_t i = g->first; i != NONE; i = c->lines[i].next) {
 		const char *name = c->lines[i].name;
-		uint32_t s = name_hash(name, strlen(name)) & mask;
+		size_t len = c->lines[i].name_len;
+		uint32_t s = name_hash(name, len) & mask;
 
 		/* One slot a name: the lines of the same source are chained. */
-		while (slots[s] != NONE && strcmp(c->lines[slots[s]].name, name))
+		while (slots[s] != NONE && !line_named(c, slots[s], name, len))
 			s = (s + 1) & mask;
 		if (slots[s] == NONE)
 			names++;
@@ -133,10 +150,11 @@ static void list_group(struct checker *c, const struct dir_group *g, int fd, uin
 		budget -= n;
 		for (ssize_t off = 0; off < n;) {
 			struct dirent64 *d = (struct dirent64 *)(buf + off);
-			uint32_t s = name_hash(d->d_name, strlen(d->d_name)) & mask;
+			size_t len = strlen(d->d_name);
+			uint32_t s = name_hash(d->d_name, len) & mask;
 
 			off += d->d_reclen;
-			while (slots[s] != NONE && strcmp(c->lines[slots[s]].name, d->d_name))
+			while (slots[s] != NONE && !line_named(c, slots[s], d->d_name, len))
 				s = (s + 1) & mask;
 			if (slots[s] != NONE && c->lines[slots[s]].state == SRC_UNCHECKED)
 				names--;

@@ -26,11 +26,12 @@ struct pending {
 	const char *src;  /* the host path (NUL-terminated); NULL: the DEST's own path */
 	const char *name; /* the host path's last component, in LINE or SRC (for the check) */
 	uint32_t line_no;
-	uint32_t node; /* of its DEST (made a few lines later than it is parsed) */
-	uint32_t next; /* the next one in the same host directory (the check's) */
-	uint32_t same; /* the next one of the same host path (the check's, while listing) */
-	int32_t state; /* SRC_* or -errno */
-	char *owned;   /* the host path when made here (SRC or NAME in it), freed after */
+	uint32_t node;	   /* of its DEST (made a few lines later than it is parsed) */
+	uint32_t next;	   /* the next one in the same host directory (the check's) */
+	uint32_t same;	   /* the next one of the same host path (the check's, while listing) */
+	int32_t state;	   /* SRC_* or -errno */
+	uint16_t name_len; /* of NAME */
+	char *owned;	   /* the host path when made here (SRC or NAME in it), freed after */
 };
 
 /* The host path of the line P of the view V. */

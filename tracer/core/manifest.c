@@ -181,7 +181,7 @@ struct manifest {
 	int error;	  /* of the first broken line, 0: none */
 	char *error_text; /* its message */
 	size_t cwd_len;
-	uint32_t cwd_hash; /* hash_more of CWD and '/' (of "/" alone for "/") */
+	uint32_t cwd_hash; /* the view hash's state after CWD's components */
 	/* The DESTs parsed, not yet made nodes: their slots are being prefetched. */
 	struct ring_entry *ring;
 	uint32_t ring_head, ring_tail;
@@ -277,7 +277,7 @@ static int parse_line(struct manifest *m, const char *line, size_t len)
 		memcpy(norm + at, line, dest_len);
 		norm[at + dest_len] = '\0';
 		r->len = at + dest_len;
-		r->hash = hash_final(hash_more(m->cwd_hash, line, dest_len));
+		r->hash = hash_final(hash_components(m->cwd_hash, line, dest_len));
 	} else {
 		char dest[PATH_MAX];
 
@@ -286,7 +286,7 @@ static int parse_line(struct manifest *m, const char *line, size_t len)
 		if (path_join_lexical(m->cwd, dest, norm) < 0)
 			return line_err(where, -EINVAL, "the path is too long");
 		r->len = strlen(norm);
-		r->hash = hash_final(hash_more(HASH_SEED, norm, r->len));
+		r->hash = view_hash_path(norm, r->len);
 	}
 	p = &m->lines[m->count];
 	*p = (struct pending){.line = line, .line_no = where->line, .node = NONE, .next = NONE};
@@ -500,8 +500,8 @@ int view_add_inputs(struct view *v, const char *manifest, const char *cwd, char 
 	}
 	m.cwd = cwd;
 	m.cwd_len = strlen(cwd);
-	/* What parse_line puts before a canonical DEST: CWD and '/', or '/' alone. */
-	m.cwd_hash = hash_step(hash_more(HASH_SEED, cwd, m.cwd_len > 1 ? m.cwd_len : 0), '/');
+	/* The hash state of what parse_line puts before a canonical DEST: CWD. */
+	m.cwd_hash = m.cwd_len > 1 ? hash_components(HASH_SEED, cwd + 1, m.cwd_len - 1) : HASH_SEED;
 	fd = open(manifest, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		ret = -errno;

@@ -48,19 +48,19 @@ uint32_t view_table_find(const struct table *t, const char *path, size_t len, ui
 /* Every ancestor of a node is a node, so the walk down stops at the first prefix missing. */
 uint32_t view_deepest_node(const struct table *t, const char *path, size_t len)
 {
-	uint32_t h = hash_step(HASH_SEED, '/');
-	uint32_t best = 0; /* "/" */
+	uint32_t h = HASH_SEED, best = 0; /* "/" */
 
-	for (size_t i = 1; i <= len; i++) {
-		if ((i == len || path[i] == '/') && i > 1) {
-			uint32_t n = view_table_find(t, path, i, hash_final(h));
+	for (size_t i = 1; i < len;) {
+		const char *slash = memchr(path + i, '/', len - i);
+		size_t end = slash ? (size_t)(slash - path) : len;
+		uint32_t n;
 
-			if (n == NONE)
-				break;
-			best = n;
-		}
-		if (i < len)
-			h = hash_step(h, path[i]);
+		h = hash_component(h, path + i, end - i);
+		n = view_table_find(t, path, end, hash_final(h));
+		if (n == NONE)
+			break;
+		best = n;
+		i = end + 1;
 	}
 	return best;
 }

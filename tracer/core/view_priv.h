@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ptvfs/view.h"
 
@@ -29,21 +30,40 @@ int view_declare(struct view *v, enum layer_kind kind, const char *src, const ch
 		 const char **conflict);
 
 /*
- * The hash of the view paths: FNV-1a, updated byte by byte so that every
- * prefix's hash comes on the way (hash_more from HASH_SEED), then mixed
- * (hash_final).
+ * The hash of the view paths, a component at a time, so that the hash of
+ * each prefix at a component boundary comes on one walk along a path
+ * (view_deepest_node): HASH_SEED is the state of "/", hash_component adds
+ * the next component (its bytes eight at a time), hash_final makes a
+ * state the hash of its path.
  */
-#define HASH_SEED 2166136261u
+#define HASH_SEED 0x2545f491u
 
-static inline uint32_t hash_step(uint32_t h, unsigned char c)
+static inline uint32_t hash_component(uint32_t h, const char *c, size_t len)
 {
-	return (h ^ c) * 16777619u;
+	uint64_t x = (uint64_t)h * 0x9e3779b97f4a7c15ull ^ len, w;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, c + i, 8);
+		x = (x ^ w) * 0xff51afd7ed558ccdull;
+		x ^= x >> 31;
+	}
+	for (w = 0; i < len; i++)
+		w |= (uint64_t)(unsigned char)c[i] << (8 * (i & 7));
+	x = (x ^ w) * 0xc4ceb9fe1a85ec53ull;
+	return (uint32_t)(x >> 32) ^ (uint32_t)x;
 }
 
-static inline uint32_t hash_more(uint32_t h, const char *p, size_t len)
+/* The state after the components of the relative path P (canonical, LEN bytes) from H. */
+static inline uint32_t hash_components(uint32_t h, const char *p, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
-		h = hash_step(h, p[i]);
+	for (size_t i = 0; i < len;) {
+		const char *slash = memchr(p + i, '/', len - i);
+		size_t end = slash ? (size_t)(slash - p) : len;
+
+		h = hash_component(h, p + i, end - i);
+		i = end + 1;
+	}
 	return h;
 }
 
@@ -57,7 +77,7 @@ static inline uint32_t hash_final(uint32_t h)
 
 /* The node of the view path PATH (canonical, LEN bytes), made with its ancestors when absent. */
 uint32_t view_node(struct view *v, const char *path, size_t len);
-/* The same, HASH being hash_final(hash_more(HASH_SEED, PATH, LEN)). */
+/* The same, HASH being view_hash_path(PATH, LEN). */
 uint32_t view_node_hashed(struct view *v, const char *path, size_t len, uint32_t hash);
 /* Bring the hash table's slot of HASH into the cache, for a view_node_hashed soon after. */
 void view_prefetch(const struct view *v, uint32_t hash);
@@ -197,7 +217,7 @@ static inline void image_table(const struct view_image *img, struct table *t)
  * them into the image.
  */
 
-#define VIEW_MAGIC 0x32776670u /* "pfw2" */
+#define VIEW_MAGIC 0x33776670u /* "pfw3" */
 
 /*
  * A manifest's text kept: CAP bytes from big_alloc, LEN of them and a NUL
@@ -250,7 +270,7 @@ struct view {
 /* The hash of the view path P (LEN bytes). */
 static inline uint32_t view_hash_path(const char *p, size_t len)
 {
-	return hash_final(hash_more(HASH_SEED, p, len));
+	return hash_final(len > 1 ? hash_components(HASH_SEED, p + 1, len - 1) : HASH_SEED);
 }
 
 /* The node of T at PATH (LEN bytes, its hash HASH), or NONE. */

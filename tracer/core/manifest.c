@@ -400,15 +400,20 @@ static size_t count_lines(const char *p, size_t len)
 }
 
 /*
- * Room for the lines: the parsed lines, which the check reads as they come,
- * for MAX of them (they never move); the view's nodes and strings for about
- * EXPECTED (they may grow).
+ * Room for MAX parsed lines, which the check reads as they come (they never
+ * move), and the check, whose thread starts now: waking another CPU can
+ * take a millisecond or more, done while the first chunk is read.
  */
-static void reserve(struct manifest *m, size_t max, size_t expected)
+static void reserve_lines(struct manifest *m, size_t max)
 {
 	m->max = max;
 	m->lines = big_alloc(max * sizeof(*m->lines));
 	m->check = check_start(m->v, m->lines, max);
+}
+
+/* Room in the view for about EXPECTED lines' nodes and strings (they may grow). */
+static void reserve_view(struct manifest *m, size_t expected)
+{
 	/* Each line's DEST: CWD, '/', the line; and a node per directory, a few. */
 	view_reserve(m->v, expected + expected / 8, expected * (m->cwd_len + 2 + 64));
 }
@@ -429,6 +434,9 @@ static int read_and_parse(struct manifest *m, int fd, off_t size)
 
 	m->cap = chunked ? (size_t)size + 1 : 65536;
 	m->data = big_alloc(m->cap);
+	/* Every line has a byte and a newline at least. */
+	if (chunked)
+		reserve_lines(m, m->cap / 2 + 1);
 	for (;;) {
 		size_t room = m->cap - m->size - 1;
 		ssize_t got;
@@ -446,10 +454,10 @@ static int read_and_parse(struct manifest *m, int fd, off_t size)
 		if (got == 0)
 			break;
 		if (chunked && m->size == 0) {
-			/* Every line has a byte and a newline at least; about as many as in the first chunk. */
+			/* About as many lines a byte as in the first chunk. */
 			size_t first = count_lines(m->data, got) + 1;
 
-			reserve(m, m->cap / 2 + 1, first * (m->cap / got) + first / 8 + 16);
+			reserve_view(m, first * (m->cap / got) + first / 8 + 16);
 		}
 		m->size += got;
 		if (chunked && m->error == 0) {
@@ -465,7 +473,8 @@ static int read_and_parse(struct manifest *m, int fd, off_t size)
 	if (!m->lines) {
 		size_t lines = count_lines(m->data, m->size) + 1;
 
-		reserve(m, lines, lines);
+		reserve_lines(m, lines);
+		reserve_view(m, lines);
 	}
 	if (m->error == 0)
 		parse_lines(m, m->size, true);

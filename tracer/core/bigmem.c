@@ -27,9 +27,9 @@ size_t big_round(size_t size)
 
 /*
  * The size of the mapping that holds SIZE bytes: whole huge pages from
- * HUGE_SIZE on (the kernel aligns such a mapping to them; it would not
- * another), whole pages below. What is mapped and never touched costs
- * nothing.
+ * HUGE_MIN on (the kernel aligns a mapping of whole huge pages to them; it
+ * would not another), whole pages below. What is mapped and never touched
+ * costs nothing.
  */
 static size_t map_size(size_t size)
 {

@@ -175,8 +175,8 @@ struct manifest {
 	char *data;
 	size_t size, cap; /* of DATA: the file's bytes, the mapping's */
 	size_t pos;	  /* the first byte not parsed yet */
-	struct pending *lines;
-	size_t count, max;
+	struct pending_lines lines;
+	size_t count;
 	struct line_error where;
 	int error;	  /* of the first broken line, 0: none */
 	char *error_text; /* its message */
@@ -205,16 +205,16 @@ static void drain_ring(struct manifest *m, uint32_t n)
 	while (m->ring_tail - m->ring_head > n) {
 		struct ring_entry *r = &m->ring[m->ring_head++ % RING_SIZE];
 
-		m->lines[r->line].node = view_node_hashed(m->v, r->path, r->len, r->hash);
+		m->lines.at[r->line].node = view_node_hashed(m->v, r->path, r->len, r->hash);
 	}
 }
 
 /*
  * The host path of a SRC written SRC_LEN bytes long at SRC (NUL-terminated)
  * into *HOST: SRC itself when it is canonical and absolute (most), else
- * made here (P->owned). Returns 0 (*HOST NULL with P->state an -errno when
- * a ".." resolved on the host failed), or -EINVAL after line_err for a
- * path too long.
+ * made here (the lines' OWNED of P). Returns 0 (*HOST NULL with P->state an
+ * -errno when a ".." resolved on the host failed), or -EINVAL after
+ * line_err for a path too long.
  */
 static int source_path(struct manifest *m, struct pending *p, const char *src, size_t src_len,
 		       const char **host)
@@ -239,7 +239,7 @@ static int source_path(struct manifest *m, struct pending *p, const char *src, s
 		}
 		p->state = SRC_RESOLVED;
 	}
-	*host = p->owned = xstrdup(out);
+	*host = m->lines.owned[p - m->lines.at] = xstrdup(out);
 	return 0;
 }
 
@@ -288,8 +288,9 @@ static int parse_line(struct manifest *m, const char *line, size_t len)
 		r->len = strlen(norm);
 		r->hash = view_hash_path(norm, r->len);
 	}
-	p = &m->lines[m->count];
-	*p = (struct pending){.line = line, .line_no = where->line, .node = NONE, .next = NONE};
+	p = &m->lines.at[m->count];
+	*p = (struct pending){
+	    .line = line - m->data, .line_no = where->line, .node = NONE, .next = NONE};
 	if (tab) {
 		ret = source_path(m, p, tab + 1, src_len, &host);
 	} else if (!canonical) {
@@ -300,25 +301,24 @@ static int parse_line(struct manifest *m, const char *line, size_t len)
 		ret = 0;
 		host = line;
 	}
-	if (ret < 0) {
-		free(p->owned);
-		return ret;
-	}
+	if (ret < 0)
+		return ret; /* source_path made nothing */
 	if (host) {
+		/* Not in the text: made here. */
+		bool owned = host < m->data || host >= m->data + m->cap;
 		/* Its length: as written, but when made here. */
-		size_t len = p->owned ? strlen(host) : tab ? src_len : dest_len;
+		size_t len = owned ? strlen(host) : tab ? src_len : dest_len;
 		const char *slash = memrchr(host, '/', len);
 
-		p->name = slash ? slash + 1 : host;
-		p->name_len = len - (p->name - host);
-		if (host != line && (len != r->len || memcmp(host, norm, len) != 0)) {
-			p->src = host;
-			if (p->state == SRC_UNCHECKED)
-				check_add(m->check, m->count, host, len);
-		}
+		p->src = owned ? SRC_OWNED : (uint32_t)(host - m->data);
+		p->name_at = slash ? slash + 1 - host : 0;
+		p->name_len = len - p->name_at;
+		if (host == line || (len == r->len && memcmp(host, norm, len) == 0))
+			p->flags |= PENDING_SAME_PATH;
+		if (p->state == SRC_UNCHECKED)
+			check_add(m->check, m->count, p->flags & PENDING_SAME_PATH ? norm : host,
+				  p->flags & PENDING_SAME_PATH ? r->len : len);
 	}
-	if (!p->src && p->state == SRC_UNCHECKED)
-		check_add(m->check, m->count, norm, r->len);
 	r->line = m->count++;
 	m->ring_tail++;
 	view_prefetch(m->v, r->hash);
@@ -332,26 +332,30 @@ static int declare_lines(struct manifest *m)
 
 	view_reserve_inputs(m->v, m->count);
 	for (size_t i = 0; i < m->count; i++) {
-		struct pending *p = &m->lines[i];
-		const char *conflict, *src = pending_host_path(m->v, p);
+		struct pending *p = &m->lines.at[i];
+		const char *line = m->data + p->line, *conflict, *src;
+		bool same = p->flags & PENDING_SAME_PATH;
 		int node;
+
+		/* A source that is the DEST's own path: the view's string of it, to be declared as such. */
+		src = same ? view_node_path(m->v, p->node) : pending_string(&m->lines, i);
 
 		m->where.line = p->line_no;
 		if (p->state == SRC_LINK)
 			p->state = realpath(src, real) ? SRC_RESOLVED : -errno, src = real;
 		if (p->state < 0) {
-			const char *tab = strchr(p->line, '\t');
+			const char *tab = strchr(line, '\t');
 
-			return line_err(&m->where, p->state, "%s: %s", tab ? tab + 1 : p->line,
+			return line_err(&m->where, p->state, "%s: %s", tab ? tab + 1 : line,
 					strerror(-p->state));
 		}
-		if (!p->src)
+		if (same)
 			view_node_host_dir(m->v, p->node);
 		node = view_declare_node(m->v, p->node, LAYER_INPUT, src, &conflict);
 		if (node < 0)
 			return line_err(&m->where, node, "%s declared twice, from %s and %s",
 					view_node_path(m->v, p->node), conflict, src);
-		view_record_input(m->v, p->line, p->node);
+		view_record_input(m->v, line, p->node);
 	}
 	return 0;
 }
@@ -406,9 +410,11 @@ static size_t count_lines(const char *p, size_t len)
  */
 static void reserve_lines(struct manifest *m, size_t max)
 {
-	m->max = max;
-	m->lines = big_alloc(max * sizeof(*m->lines));
-	m->check = check_start(m->v, m->lines, max);
+	m->lines.max = max;
+	m->lines.at = big_alloc(max * sizeof(*m->lines.at));
+	m->lines.owned = big_alloc(max * sizeof(*m->lines.owned));
+	m->lines.text = m->data;
+	m->check = check_start(&m->lines);
 }
 
 /* Room in the view for about EXPECTED lines' nodes and strings (they may grow). */
@@ -470,7 +476,7 @@ static int read_and_parse(struct manifest *m, int fd, off_t size)
 			break;
 	}
 	m->data[m->size] = '\0';
-	if (!m->lines) {
+	if (!m->lines.at) {
 		size_t lines = count_lines(m->data, m->size) + 1;
 
 		reserve_lines(m, lines);
@@ -485,8 +491,10 @@ static int read_and_parse(struct manifest *m, int fd, off_t size)
 static void release_lines(struct manifest *m)
 {
 	for (size_t i = 0; i < m->count; i++)
-		free(m->lines[i].owned);
-	big_free(m->lines, m->max * sizeof(*m->lines));
+		if (m->lines.at[i].src == SRC_OWNED)
+			free(m->lines.owned[i]);
+	big_free(m->lines.at, m->lines.max * sizeof(*m->lines.at));
+	big_free(m->lines.owned, m->lines.max * sizeof(*m->lines.owned));
 }
 
 int view_add_inputs(struct view *v, const char *manifest, const char *cwd, char **err)

@@ -57,8 +57,7 @@ struct dir_group {
 };
 
 struct checker {
-	struct view *v;
-	struct pending *lines;
+	const struct pending_lines *lines;
 	struct dir_group *groups;
 	uint32_t count, last;
 	uint32_t mask;
@@ -72,11 +71,6 @@ struct checker {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 };
-
-const char *pending_host_path(const struct view *v, const struct pending *p)
-{
-	return p->src ? p->src : view_node_path(v, p->node);
-}
 
 /* A hash of the LEN bytes at S (a name, a directory), eight bytes at a time. */
 static uint32_t name_hash(const char *s, size_t len)
@@ -98,9 +92,7 @@ static uint32_t name_hash(const char *s, size_t len)
 /* Whether line I's source is named NAME (LEN bytes). */
 static bool line_named(const struct checker *c, uint32_t i, const char *name, size_t len)
 {
-	const struct pending *p = &c->lines[i];
-
-	return p->name_len == len && memcmp(p->name, name, len) == 0;
+	return c->lines->at[i].name_len == len && memcmp(pending_name(c->lines, i), name, len) == 0;
 }
 
 /*
@@ -131,9 +123,9 @@ static void list_group(struct checker *c, const struct dir_group *g, int fd, uin
 	while (mask + 1 < 2 * g->count)
 		mask = mask * 2 + 1;
 	memset(slots, 0xff, (mask + 1) * sizeof(*slots));
-	for (uint32_t i = g->first; i != NONE; i = c->lines[i].next) {
-		const char *name = c->lines[i].name;
-		size_t len = c->lines[i].name_len;
+	for (uint32_t i = g->first; i != NONE; i = c->lines->at[i].next) {
+		const char *name = pending_name(c->lines, i);
+		size_t len = c->lines->at[i].name_len;
 		uint32_t s = name_hash(name, len) & mask;
 
 		/* One slot a name: the lines of the same source are chained. */
@@ -141,7 +133,7 @@ static void list_group(struct checker *c, const struct dir_group *g, int fd, uin
 			s = (s + 1) & mask;
 		if (slots[s] == NONE)
 			names++;
-		c->lines[i].same = slots[s];
+		c->lines->at[i].same = slots[s];
 		slots[s] = i;
 	}
 	/* Until every name is seen: the rest of the directory cannot tell more. */
@@ -156,10 +148,10 @@ static void list_group(struct checker *c, const struct dir_group *g, int fd, uin
 			off += d->d_reclen;
 			while (slots[s] != NONE && !line_named(c, slots[s], d->d_name, len))
 				s = (s + 1) & mask;
-			if (slots[s] != NONE && c->lines[slots[s]].state == SRC_UNCHECKED)
+			if (slots[s] != NONE && c->lines->at[slots[s]].state == SRC_UNCHECKED)
 				names--;
-			for (uint32_t i = slots[s]; i != NONE; i = c->lines[i].same) {
-				struct pending *p = &c->lines[i];
+			for (uint32_t i = slots[s]; i != NONE; i = c->lines->at[i].same) {
+				struct pending *p = &c->lines->at[i];
 
 				if (d->d_type == DT_UNKNOWN)
 					check_one(p, fd, d->d_name);
@@ -218,15 +210,15 @@ static void check_group(struct checker *c, const struct dir_group *g, struct par
 	if (fd >= 0)
 		list_group(c, g, fd, slots);
 	/* The rest: not listed, or not seen in the listing (/proc does not list every task). */
-	for (uint32_t i = g->first; i != NONE; i = c->lines[i].next) {
-		struct pending *p = &c->lines[i];
+	for (uint32_t i = g->first; i != NONE; i = c->lines->at[i].next) {
+		struct pending *p = &c->lines->at[i];
 
 		if (p->state != SRC_UNCHECKED)
 			continue;
 		if (fd >= 0) {
-			check_one(p, fd, p->name);
+			check_one(p, fd, pending_name(c->lines, i));
 		} else if (snprintf(path, sizeof(path), "%s/%s", g->len == 1 ? "" : g->dir,
-				    p->name) < (int)sizeof(path)) {
+				    pending_name(c->lines, i)) < (int)sizeof(path)) {
 			check_one(p, AT_FDCWD, path);
 		} else {
 			p->state = -ENAMETOOLONG;
@@ -345,7 +337,7 @@ void check_add(struct checker *c, uint32_t i, const char *host, size_t len)
 
 	if (len == 1) {
 		/* "/" */
-		check_one(&c->lines[i], AT_FDCWD, host);
+		check_one(&c->lines->at[i], AT_FDCWD, host);
 		return;
 	}
 	/* Sources come by directory: the last one's, often. */
@@ -359,7 +351,7 @@ void check_add(struct checker *c, uint32_t i, const char *host, size_t len)
 		    c->groups[c->last].count >= GROUP_CLOSE_MIN)
 			close_group(c, c->last);
 	}
-	c->lines[i].next = c->groups[g].first;
+	c->lines->at[i].next = c->groups[g].first;
 	c->groups[g].first = i;
 	c->groups[g].count++;
 	c->last = g;
@@ -372,11 +364,11 @@ static long cpus(void)
 	return n < 1 ? 1 : n > THREADS_MAX ? THREADS_MAX : n;
 }
 
-struct checker *check_start(struct view *v, struct pending *lines, size_t max)
+struct checker *check_start(const struct pending_lines *lines)
 {
 	struct checker *c = xcalloc(1, sizeof(*c));
+	size_t max = lines->max;
 
-	c->v = v;
 	c->lines = lines;
 	c->last = NONE;
 	/* Grown as groups come: there are far fewer directories than lines, mostly. */

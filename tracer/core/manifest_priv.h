@@ -20,22 +20,44 @@ enum {
 	SRC_RESOLVED, /* already resolved (a ".." in it) */
 };
 
-/* A manifest line parsed, to be checked and declared. */
+/* A manifest line parsed, to be checked and declared: 32 bytes, as lines are many. */
 struct pending {
-	const char *line; /* in the manifest's buffer, NUL-terminated, as written */
-	const char *src;  /* the host path (NUL-terminated); NULL: the DEST's own path */
-	const char *name; /* the host path's last component, in LINE or SRC (for the check) */
+	uint32_t line; /* its offset in the manifest's text (NUL-terminated there, as written) */
+	uint32_t src;  /* the offset of the host path's string in the text, or SRC_OWNED */
 	uint32_t line_no;
 	uint32_t node;	   /* of its DEST (made a few lines later than it is parsed) */
 	uint32_t next;	   /* the next one in the same host directory (the check's) */
 	uint32_t same;	   /* the next one of the same host path (the check's, while listing) */
-	int32_t state;	   /* SRC_* or -errno */
-	uint16_t name_len; /* of NAME */
-	char *owned;	   /* the host path when made here (SRC or NAME in it), freed after */
+	int16_t state;	   /* SRC_* or -errno */
+	uint16_t name_at;  /* where the host path's last component starts in its string */
+	uint16_t name_len; /* of that component */
+	uint16_t flags;	   /* PENDING_* */
 };
 
-/* The host path of the line P of the view V. */
-const char *pending_host_path(const struct view *v, const struct pending *p);
+/* The host path is the parser's own (the lines' OWNED). */
+#define SRC_OWNED UINT32_MAX
+/* The host path is the DEST's own view path (its string: the line, or a SRC that says so). */
+#define PENDING_SAME_PATH 1
+
+/* The parsed lines, and the strings they point into. */
+struct pending_lines {
+	struct pending *at; /* room for MAX of them (they never move) */
+	char **owned;	    /* a host path made by the parser for line I, or NULL (sparse) */
+	const char *text;   /* the manifest's text */
+	size_t max;
+};
+
+/* The string line I's host path is in (NUL-terminated): its own, or the text's. */
+static inline const char *pending_string(const struct pending_lines *l, uint32_t i)
+{
+	return l->at[i].src == SRC_OWNED ? l->owned[i] : l->text + l->at[i].src;
+}
+
+/* The last component of line I's host path (NAME_LEN bytes, NUL-terminated). */
+static inline const char *pending_name(const struct pending_lines *l, uint32_t i)
+{
+	return pending_string(l, i) + l->at[i].name_at;
+}
 
 /*
  * The check of the sources: the parser hands each line to it as it goes
@@ -45,11 +67,11 @@ const char *pending_host_path(const struct view *v, const struct pending *p);
  */
 struct checker;
 
-/* A checker of up to MAX lines at LINES (which stay where they are until check_finish). */
-struct checker *check_start(struct view *v, struct pending *lines, size_t max);
+/* A checker of up to LINES->max lines (LINES stays where it is until check_finish). */
+struct checker *check_start(const struct pending_lines *lines);
 /*
  * Line I, whose host path is HOST (LEN bytes; only its directory is read,
- * and only now: the line's NAME is what stays), is to be checked.
+ * and only now: the line's name is what stays), is to be checked.
  */
 void check_add(struct checker *c, uint32_t i, const char *host, size_t len);
 /* Check the COUNT lines handed over, then free C. */

@@ -217,8 +217,8 @@ int view_host_to_view(const struct view *v, const char *host, char *out);
 /* The manifest's lines, in order, as written (for --unused-inputs and the report's inputs). */
 size_t view_input_count(const struct view *v);
 const char *view_input_line(const struct view *v, size_t i);
-/* The view path a manifest line I declared. */
-const char *view_input_path(const struct view *v, size_t i);
+/* The view path a manifest line I declared: a string of the view's, or made in BUF (PATH_MAX bytes). */
+const char *view_input_path(const struct view *v, size_t i, char *buf);
 
 /* Size of the sealed image in bytes (for the benchmark's memory figures). */
 size_t view_image_size(const struct view *v);

@@ -175,6 +175,7 @@ struct manifest {
 	char *data;
 	size_t size, cap; /* of DATA: the file's bytes, the mapping's */
 	size_t pos;	  /* the first byte not parsed yet */
+	bool kept;	  /* the view keeps DATA (view_keep_manifest) */
 	struct pending_lines lines;
 	size_t count;
 	struct line_error where;
@@ -188,10 +189,15 @@ struct manifest {
 	struct checker *check;
 };
 
-/* A DEST waiting for its node: the line's pending index, its path and hash. */
+/*
+ * A DEST waiting for its node: the line's pending index, its path and hash,
+ * and where its last component is in the manifest's text (view_text_ref;
+ * NONE: the path is copied whole).
+ */
 struct ring_entry {
 	uint32_t line;
 	uint32_t hash;
+	uint32_t name;
 	size_t len;
 	char path[PATH_MAX];
 };
@@ -205,7 +211,8 @@ static void drain_ring(struct manifest *m, uint32_t n)
 	while (m->ring_tail - m->ring_head > n) {
 		struct ring_entry *r = &m->ring[m->ring_head++ % RING_SIZE];
 
-		m->lines.at[r->line].node = view_node_hashed(m->v, r->path, r->len, r->hash);
+		m->lines.at[r->line].node =
+		    view_node_hashed(m->v, r->path, r->len, r->hash, r->name);
 	}
 }
 
@@ -251,6 +258,7 @@ static int parse_line(struct manifest *m, const char *line, size_t len)
 	size_t dest_len = tab ? (size_t)(tab - line) : len;
 	size_t src_len = tab ? len - dest_len - 1 : 0;
 	struct ring_entry *r = &m->ring[m->ring_tail % RING_SIZE];
+	const char *slash;
 	char *norm = r->path;
 	struct pending *p;
 	bool canonical;
@@ -278,6 +286,9 @@ static int parse_line(struct manifest *m, const char *line, size_t len)
 		norm[at + dest_len] = '\0';
 		r->len = at + dest_len;
 		r->hash = hash_final(hash_components(m->cwd_hash, line, dest_len));
+		/* The node keeps only its name, where the line has it. */
+		slash = memrchr(line, '/', dest_len);
+		r->name = view_text_ref(m->v, slash ? slash + 1 : line);
 	} else {
 		char dest[PATH_MAX];
 
@@ -287,6 +298,7 @@ static int parse_line(struct manifest *m, const char *line, size_t len)
 			return line_err(where, -EINVAL, "the path is too long");
 		r->len = strlen(norm);
 		r->hash = view_hash_path(norm, r->len);
+		r->name = NONE;
 	}
 	p = &m->lines.at[m->count];
 	*p = (struct pending){
@@ -328,7 +340,7 @@ static int parse_line(struct manifest *m, const char *line, size_t len)
 /* Declare the checked lines in order: the first error is the first line's. */
 static int declare_lines(struct manifest *m)
 {
-	char real[PATH_MAX];
+	char real[PATH_MAX], path[PATH_MAX];
 
 	view_reserve_inputs(m->v, m->count);
 	for (size_t i = 0; i < m->count; i++) {
@@ -338,7 +350,7 @@ static int declare_lines(struct manifest *m)
 		int node;
 
 		/* A source that is the DEST's own path: the view's string of it, to be declared as such. */
-		src = same ? view_node_path(m->v, p->node) : pending_string(&m->lines, i);
+		src = same ? view_node_path(m->v, p->node, path) : pending_string(&m->lines, i);
 
 		m->where.line = p->line_no;
 		if (p->state == SRC_LINK)
@@ -354,7 +366,7 @@ static int declare_lines(struct manifest *m)
 		node = view_declare_node(m->v, p->node, LAYER_INPUT, src, &conflict);
 		if (node < 0)
 			return line_err(&m->where, node, "%s declared twice, from %s and %s",
-					view_node_path(m->v, p->node), conflict, src);
+					view_node_path(m->v, p->node, path), conflict, src);
 		view_record_input(m->v, line, p->node);
 	}
 	return 0;
@@ -424,6 +436,15 @@ static void reserve_view(struct manifest *m, size_t expected)
 	view_reserve(m->v, expected + expected / 8, expected * (m->cwd_len + 2 + 64));
 }
 
+/* The view keeps the manifest's text, LEN bytes of M->data. */
+static int keep_text(struct manifest *m, size_t len)
+{
+	int ret = view_keep_manifest(m->v, m->data, len, m->cap);
+
+	m->kept = ret == 0;
+	return ret;
+}
+
 /* Bytes read at a time, each parsed (and its sources' check begun) before the next is read. */
 #define READ_CHUNK ((size_t)1 << 20)
 
@@ -438,11 +459,21 @@ static int read_and_parse(struct manifest *m, int fd, off_t size)
 {
 	bool chunked = size > 0;
 
+	int ret;
+
 	m->cap = chunked ? (size_t)size + 1 : 65536;
 	m->data = big_alloc(m->cap);
-	/* Every line has a byte and a newline at least. */
-	if (chunked)
+	/*
+	 * The view keeps the text from now on (its lines, and the names and
+	 * SRCs written there) when it cannot move any more. Every line has a
+	 * byte and a newline at least.
+	 */
+	if (chunked) {
+		ret = keep_text(m, (size_t)size);
+		if (ret < 0)
+			return ret;
 		reserve_lines(m, m->cap / 2 + 1);
+	}
 	for (;;) {
 		size_t room = m->cap - m->size - 1;
 		ssize_t got;
@@ -476,9 +507,12 @@ static int read_and_parse(struct manifest *m, int fd, off_t size)
 			break;
 	}
 	m->data[m->size] = '\0';
-	if (!m->lines.at) {
+	if (!chunked) {
 		size_t lines = count_lines(m->data, m->size) + 1;
 
+		ret = keep_text(m, m->size);
+		if (ret < 0)
+			return ret;
 		reserve_lines(m, lines);
 		reserve_view(m, lines);
 	}
@@ -526,14 +560,12 @@ int view_add_inputs(struct view *v, const char *manifest, const char *cwd, char 
 		m.ring = xmalloc(RING_SIZE * sizeof(*m.ring));
 		ret = read_and_parse(&m, fd, S_ISREG(st.st_mode) ? st.st_size : 0);
 		free(m.ring);
-		/* The view keeps the text: its lines, and its SRCs where they are. */
-		if (ret == 0)
-			ret = view_keep_manifest(v, m.data, m.size, m.cap);
 	}
 	if (m.check)
 		check_finish(m.check, m.count);
 	if (ret < 0) {
-		big_free(m.data, m.cap);
+		if (!m.kept)
+			big_free(m.data, m.cap);
 		release_lines(&m);
 		if (err)
 			*err = xasprintf("--inputs %s: %s", manifest, strerror(-ret));

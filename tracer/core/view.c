@@ -40,9 +40,38 @@ uint32_t view_table_find(const struct table *t, const char *path, size_t len, ui
 		if (s->hash != hash)
 			continue;
 		n = &t->nodes[s->node - 1];
-		if (n->len == len && memcmp(t->pool + n->path, path, len) == 0)
+		if (node_path_is(t, n, path, len))
 			return s->node - 1;
 	}
+}
+
+bool node_path_is(const struct table *t, const struct vnode *n, const char *path, size_t len)
+{
+	size_t parent_len = n->name > 1 ? n->name - 1 : 1;
+
+	if (n->len != len)
+		return false;
+	if (!(n->bits & NODE_NAME_ONLY))
+		return memcmp(t->pool + n->path, path, len) == 0;
+	/* The parent's path, a '/' (none after "/"), the name. */
+	return memcmp(table_string(t, n->path), path + n->name, len - n->name) == 0 &&
+	       (n->name == 1 || path[n->name - 1] == '/') &&
+	       node_path_is(t, &t->nodes[n->parent], path, parent_len);
+}
+
+const char *node_path(const struct table *t, const struct vnode *n, char *buf)
+{
+	const char *parent;
+
+	if (!(n->bits & NODE_NAME_ONLY))
+		return t->pool + n->path;
+	parent = node_path(t, &t->nodes[n->parent], buf);
+	if (parent != buf)
+		memcpy(buf, parent, n->name);
+	buf[n->name - 1] = n->name > 1 ? '/' : buf[0];
+	memcpy(buf + n->name, table_string(t, n->path), n->len - n->name);
+	buf[n->len] = '\0';
+	return buf;
 }
 
 /* Every ancestor of a node is a node, so the walk down stops at the first prefix missing. */
@@ -141,8 +170,12 @@ static void slots_grow(struct view *v, size_t nodes)
 	v->slot_mask = mask;
 }
 
-/* A new node for PATH (LEN bytes), not yet in the table: its index. */
-static uint32_t node_add(struct view *v, const char *path, size_t len, uint32_t hash)
+/*
+ * A new node for PATH (LEN bytes), not yet in the table: its index. NAME:
+ * NONE, or where PATH's last component is kept (view_text_ref), the node
+ * then holding that alone (NODE_NAME_ONLY).
+ */
+static uint32_t node_add(struct view *v, const char *path, size_t len, uint32_t hash, uint32_t name)
 {
 	struct vnode *n;
 	const char *slash;
@@ -153,7 +186,12 @@ static uint32_t node_add(struct view *v, const char *path, size_t len, uint32_t 
 		slots_grow(v, v->node_count + 1);
 	n = &v->nodes[v->node_count];
 	memset(n, 0, sizeof(*n));
-	n->path = view_pool_add(v, path, len);
+	if (name != NONE) {
+		n->path = name;
+		n->bits = NODE_NAME_ONLY;
+	} else {
+		n->path = view_pool_add(v, path, len);
+	}
 	n->hash = hash;
 	n->len = len;
 	slash = memrchr(path, '/', len);
@@ -174,7 +212,7 @@ void view_prefetch(const struct view *v, uint32_t hash)
 
 uint32_t view_node(struct view *v, const char *path, size_t len)
 {
-	return view_node_hashed(v, path, len, view_hash_path(path, len));
+	return view_node_hashed(v, path, len, view_hash_path(path, len), NONE);
 }
 
 /*
@@ -182,7 +220,8 @@ uint32_t view_node(struct view *v, const char *path, size_t len)
  * when absent: those first, so that a parent's index is below its
  * children's (sealing walks the nodes in index order, parents first).
  */
-uint32_t view_node_hashed(struct view *v, const char *path, size_t len, uint32_t hash)
+uint32_t view_node_hashed(struct view *v, const char *path, size_t len, uint32_t hash,
+			  uint32_t name)
 {
 	/* The missing ancestors' lengths and hashes, the deepest first. */
 	uint16_t lens[PATH_MAX / 2];
@@ -200,7 +239,7 @@ uint32_t view_node_hashed(struct view *v, const char *path, size_t len, uint32_t
 	last = &v->nodes[v->last_parent];
 	at = memrchr(path, '/', len) - (const void *)path;
 	at = at ? at : 1;
-	if (len > 1 && last->len == at && memcmp(v->pool.buf + last->path, path, at) == 0) {
+	if (len > 1 && node_path_is(&t, last, path, at)) {
 		parent = v->last_parent;
 	} else {
 		/* Up to the first ancestor there ("/" is). */
@@ -216,20 +255,26 @@ uint32_t view_node_hashed(struct view *v, const char *path, size_t len, uint32_t
 			at = at ? at : 1;
 		}
 		while (missing-- > 0) {
-			node = node_add(v, path, lens[missing], hashes[missing]);
+			node = node_add(v, path, lens[missing], hashes[missing], NONE);
 			v->nodes[node].parent = parent;
 			parent = node;
 		}
 	}
-	node = node_add(v, path, len, hash);
+	/* A name alone below a whole path only, so that a path is made in one step. */
+	if (v->nodes[parent].bits & NODE_NAME_ONLY)
+		name = NONE;
+	node = node_add(v, path, len, hash, name);
 	v->nodes[node].parent = parent;
 	v->last_parent = parent;
 	return node;
 }
 
-const char *view_node_path(const struct view *v, uint32_t node)
+const char *view_node_path(const struct view *v, uint32_t node, char *buf)
 {
-	return v->pool.buf + v->nodes[node].path;
+	struct table t;
+
+	view_builder_table(v, &t);
+	return node_path(&t, &v->nodes[node], buf);
 }
 
 void view_node_host_dir(struct view *v, uint32_t node)
@@ -237,7 +282,7 @@ void view_node_host_dir(struct view *v, uint32_t node)
 	uint32_t parent = v->nodes[node].parent;
 
 	if (parent != NONE)
-		v->nodes[parent].host_dir = 1;
+		v->nodes[parent].bits |= NODE_HOST_DIR;
 }
 
 void view_reserve(struct view *v, size_t nodes, size_t bytes)
@@ -256,7 +301,7 @@ struct view *view_new(void)
 	v->slot_mask = 1023;
 	v->slots = big_alloc(((size_t)v->slot_mask + 1) * sizeof(*v->slots));
 	view_pool_add(v, "", 0); /* offset 0: no string */
-	node_add(v, "/", 1, view_hash_path("/", 1));
+	node_add(v, "/", 1, view_hash_path("/", 1), NONE);
 	v->base_layer = LAYER_BASE_HOST;
 	v->base_src = xstrdup("/");
 	return v;
@@ -358,13 +403,20 @@ const char *view_builder_string(const struct view *v, uint32_t off)
  */
 static uint32_t builder_add_string(struct view *v, const char *src)
 {
+	uint32_t ref = view_text_ref(v, src);
+
+	return ref != NONE ? ref : view_pool_add(v, src, strlen(src));
+}
+
+uint32_t view_text_ref(const struct view *v, const char *s)
+{
 	for (size_t i = 0; i < v->text_count; i++) {
 		const struct manifest_text *text = &v->texts[i];
 
-		if (src >= text->buf && src < text->buf + text->len)
-			return TEXT_REF | (text->base + (uint32_t)(src - text->buf));
+		if (s >= text->buf && s < text->buf + text->len)
+			return TEXT_REF | (text->base + (uint32_t)(s - text->buf));
 	}
-	return view_pool_add(v, src, strlen(src));
+	return NONE;
 }
 
 int view_keep_manifest(struct view *v, char *buf, size_t len, size_t cap)
@@ -383,14 +435,21 @@ int view_declare_node(struct view *v, uint32_t node, enum layer_kind kind, const
 		      const char **conflict)
 {
 	struct vnode *n = &v->nodes[node];
-	const char *dest = v->pool.buf + n->path;
+	char buf[PATH_MAX];
+	const char *dest = view_node_path(v, node, buf);
 	bool same = src && (src == dest || strcmp(src, dest) == 0);
 
-	if (n->type == NODE_DECL && n->layer == LAYER_INPUT && kind == LAYER_INPUT &&
-	    strcmp(view_builder_string(v, n->src), src) != 0) {
+	if (n->type == NODE_DECL && n->layer == LAYER_INPUT && kind == LAYER_INPUT) {
+		/* The earlier source: from itself, the DEST (whose name alone the node may keep). */
+		static char earlier_buf[PATH_MAX];
+		const char *earlier =
+		    n->src == n->path ? strcpy(earlier_buf, dest) : view_builder_string(v, n->src);
+
 		/* Compared as strings: sources are resolved the same way. */
-		*conflict = view_builder_string(v, n->src);
-		return -EINVAL;
+		if (strcmp(earlier, src) != 0) {
+			*conflict = earlier;
+			return -EINVAL;
+		}
 	}
 	n->type = NODE_DECL;
 	n->layer = kind;
@@ -502,6 +561,7 @@ static int decide(const struct view_image *img, const struct table *t, uint32_t 
 {
 	const char *src;
 	size_t dest_len;
+	bool itself = false; /* the host path is the view path */
 
 	if (cover == NONE) {
 		out->layer = img->base_layer;
@@ -513,7 +573,9 @@ static int decide(const struct view_image *img, const struct table *t, uint32_t 
 
 		out->layer = c->layer;
 		out->layer_index = c->layer_index;
-		src = t->pool + c->src;
+		/* A DEST from itself may keep its name alone (NODE_NAME_ONLY): no string of it. */
+		itself = c->src == c->path;
+		src = itself ? NULL : t->pool + c->src;
 		dest_len = c->len;
 	}
 	out->read_only = layer_read_only(out->layer);
@@ -527,6 +589,10 @@ static int decide(const struct view_image *img, const struct table *t, uint32_t 
 		return 0;
 	}
 	out->kind = VIEW_HOST;
+	if (itself) {
+		strcpy(out->host, path);
+		return 0;
+	}
 	return view_host_join(src, path, dest_len, out->host);
 }
 
@@ -592,6 +658,7 @@ void view_list_extra(const struct view *v, const char *dir,
 {
 	struct table t;
 	size_t len = strlen(dir);
+	char name[PATH_MAX];
 	uint32_t node;
 	const struct vnode *n;
 
@@ -612,7 +679,9 @@ void view_list_extra(const struct view *v, const char *dir,
 			continue;
 		else if (child->type == NODE_DECL && child->layer == LAYER_SYMLINK)
 			kind = VIEW_SYMLINK;
-		add(ctx, t.pool + child->path + child->name, kind);
+		memcpy(name, node_name(&t, child), node_name_len(child));
+		name[node_name_len(child)] = '\0';
+		add(ctx, name, kind);
 	}
 }
 
@@ -644,7 +713,7 @@ const char *view_input_line(const struct view *v, size_t i)
 	return i < v->input_count ? v->inputs[i].line : NULL;
 }
 
-const char *view_input_path(const struct view *v, size_t i)
+const char *view_input_path(const struct view *v, size_t i, char *buf)
 {
 	struct table t;
 	const struct vnode *n;
@@ -656,5 +725,5 @@ const char *view_input_path(const struct view *v, size_t i)
 	else
 		view_builder_table(v, &t);
 	n = &t.nodes[v->inputs[i].node];
-	return t.pool + n->path;
+	return node_path(&t, n, buf);
 }

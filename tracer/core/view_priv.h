@@ -77,8 +77,13 @@ static inline uint32_t hash_final(uint32_t h)
 
 /* The node of the view path PATH (canonical, LEN bytes), made with its ancestors when absent. */
 uint32_t view_node(struct view *v, const char *path, size_t len);
-/* The same, HASH being view_hash_path(PATH, LEN). */
-uint32_t view_node_hashed(struct view *v, const char *path, size_t len, uint32_t hash);
+/*
+ * The same, HASH being view_hash_path(PATH, LEN); a new node whose parent
+ * has its whole path keeps only NAME (view_text_ref of the last component
+ * in a manifest's text; NONE: PATH's, copied).
+ */
+uint32_t view_node_hashed(struct view *v, const char *path, size_t len, uint32_t hash,
+			  uint32_t name);
 /* Bring the hash table's slot of HASH into the cache, for a view_node_hashed soon after. */
 void view_prefetch(const struct view *v, uint32_t hash);
 
@@ -86,8 +91,10 @@ void view_prefetch(const struct view *v, uint32_t hash);
 int view_declare_node(struct view *v, uint32_t node, enum layer_kind kind, const char *src,
 		      const char **conflict);
 
-/* The view path of NODE (valid until the next declaration). */
-const char *view_node_path(const struct view *v, uint32_t node);
+/* The view path of NODE: its string, or made in BUF (PATH_MAX bytes); valid until the next declaration. */
+const char *view_node_path(const struct view *v, uint32_t node, char *buf);
+/* The builder's offset of S, a string in a manifest's text (view_keep_manifest): TEXT_REF set. */
+uint32_t view_text_ref(const struct view *v, const char *s);
 
 /* The host directory holding the same path as NODE exists (seen when checking NODE's source). */
 void view_node_host_dir(struct view *v, uint32_t node);
@@ -137,11 +144,20 @@ struct vnode {
 	uint32_t layer_index;  /* declaration order (the builder: user order) */
 	uint16_t len;	       /* of the path */
 	uint16_t name;	       /* offset of the last component in the path */
-	uint8_t layer;	  /* enum layer_kind of the declaration (of the cover when not a DECL) */
-	uint8_t type;	  /* enum node_type */
-	uint8_t host_dir; /* builder: the same path on the host is known to be a directory */
-	uint8_t flags;	  /* FLAG_*; open_hidden_dirs' scratch before */
+	uint8_t layer; /* enum layer_kind of the declaration (of the cover when not a DECL) */
+	uint8_t type;  /* enum node_type */
+	uint8_t bits;  /* NODE_* */
+	uint8_t flags; /* FLAG_*; open_hidden_dirs' scratch before */
 };
+
+/* vnode.bits: the builder knows the same path on the host to be a directory. */
+#define NODE_HOST_DIR 1
+/*
+ * vnode.bits: PATH is the last component alone (LEN - NAME bytes, not
+ * NUL-terminated: a manifest's DEST, where it wrote it); the node's path is
+ * its parent's, a '/' and that. Saves a copy of each input's whole path.
+ */
+#define NODE_NAME_ONLY 2
 
 /* A child of this node shows in its listing otherwise than its host directory's entry would. */
 #define FLAG_LISTING_CHANGED 1
@@ -199,6 +215,22 @@ static inline const char *table_string(const struct table *t, uint32_t off)
 {
 	return t->builder && (off & TEXT_REF) ? view_text_string(t->builder, off) : t->pool + off;
 }
+
+/* The last component of N's path (node_name_len bytes; NUL-terminated only with a whole path). */
+static inline const char *node_name(const struct table *t, const struct vnode *n)
+{
+	return n->bits & NODE_NAME_ONLY ? table_string(t, n->path) : t->pool + n->path + n->name;
+}
+
+static inline size_t node_name_len(const struct vnode *n)
+{
+	return n->len - n->name;
+}
+
+/* Whether N's path (of T) is PATH (LEN bytes). */
+bool node_path_is(const struct table *t, const struct vnode *n, const char *path, size_t len);
+/* N's path (of T), NUL-terminated: its string, or made in BUF (PATH_MAX bytes). */
+const char *node_path(const struct table *t, const struct vnode *n, char *buf);
 
 /* The table of the image IMG, into *T. */
 static inline void image_table(const struct view_image *img, struct table *t)

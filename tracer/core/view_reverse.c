@@ -279,6 +279,7 @@ int view_host_to_view(const struct view *v, const char *host, char *out)
 	uint16_t ends[MAX_ANCESTORS];
 	uint32_t hashes[MAX_ANCESTORS], up;
 	const char *base_src = NULL;
+	char dest_buf[PATH_MAX];
 	size_t base_len = 0;
 	struct table t;
 	int count;
@@ -327,7 +328,7 @@ int view_host_to_view(const struct view *v, const char *host, char *out)
 								 t.nodes[node].layer_index)) {
 				self = NONE;
 			} else {
-				dest = t.pool + t.nodes[node].path;
+				dest = node_path(&t, &t.nodes[node], dest_buf);
 				node = next ? entries[next - 1].node : NONE;
 				next = next ? entries[next - 1].next : 0;
 			}

@@ -25,8 +25,13 @@ static int cmp_names(const void *a, const void *b, void *arg)
 	const struct view *v = arg;
 	const struct vnode *na = &v->nodes[*(const uint32_t *)a];
 	const struct vnode *nb = &v->nodes[*(const uint32_t *)b];
+	size_t la = node_name_len(na), lb = node_name_len(nb);
+	struct table t;
+	int c;
 
-	return strcmp(v->pool.buf + na->path + na->name, v->pool.buf + nb->path + nb->name);
+	view_builder_table(v, &t);
+	c = memcmp(node_name(&t, na), node_name(&t, nb), la < lb ? la : lb);
+	return c ? c : (la > lb) - (la < lb);
 }
 
 /* Whether the N nodes at ORDER are in byte order of their names already (manifests often are). */
@@ -95,13 +100,15 @@ static void open_hidden_dirs(struct view *v)
  */
 static void classify(struct view *v)
 {
-	char host[PATH_MAX];
+	char host[PATH_MAX], buf[PATH_MAX];
 	struct stat st;
+	struct table t;
 
 	open_hidden_dirs(v);
 	for (uint32_t node = 0; node < v->node_count; node++) {
 		struct vnode *n = &v->nodes[node];
 		const struct vnode *p = n->parent == NONE ? NULL : &v->nodes[n->parent];
+		const char *path;
 
 		if (n->type == NODE_DECL || n->cover == node)
 			continue;
@@ -116,18 +123,23 @@ static void classify(struct view *v)
 		n->type = NODE_VIRTUAL;
 		if (!layer_on_host(n->layer) || (p && p->type == NODE_VIRTUAL))
 			continue;
+		view_builder_table(v, &t);
+		path = node_path(&t, n, buf);
 		if (n->cover == NONE) {
-			if (view_host_join(v->base_src, v->pool.buf + n->path, 1, host) < 0)
+			if (view_host_join(v->base_src, path, 1, host) < 0)
 				continue;
 		} else {
 			const struct vnode *c = &v->nodes[n->cover];
 
-			if (view_host_join(view_builder_string(v, c->src), v->pool.buf + n->path,
-					   c->len, host) < 0)
+			/* A DEST from itself: the host path is the view path. */
+			if (c->src == c->path)
+				strcpy(host, path);
+			else if (view_host_join(view_builder_string(v, c->src), path, c->len,
+						host) < 0)
 				continue;
 		}
 		/* The manifest's check may have seen that directory already. */
-		if ((n->host_dir && strcmp(host, v->pool.buf + n->path) == 0) ||
+		if (((n->bits & NODE_HOST_DIR) && strcmp(host, path) == 0) ||
 		    (stat(host, &st) == 0 && S_ISDIR(st.st_mode)))
 			n->type = NODE_PASS;
 	}
@@ -212,9 +224,13 @@ static void relocate_texts(struct view *v, struct view_image *img, char *texts, 
 {
 	struct vnode *nodes = (struct vnode *)((char *)img + img->nodes);
 
-	for (uint32_t i = 0; i < img->node_count; i++)
+	for (uint32_t i = 0; i < img->node_count; i++) {
 		if (nodes[i].src & TEXT_REF)
 			nodes[i].src = texts_at + (nodes[i].src & ~TEXT_REF);
+		/* A DEST from itself keeps the same offset for both. */
+		if (nodes[i].path & TEXT_REF)
+			nodes[i].path = texts_at + (nodes[i].path & ~TEXT_REF);
+	}
 	for (size_t i = 0, k = 0; i < v->input_count && v->text_count; i++) {
 		const char *line = v->inputs[i].line;
 

@@ -517,11 +517,14 @@ int trace_command(const struct options *opts, struct report *report)
 		/* Only a record that is written needs them: 100,000 paths take ~25 ms to sort. */
 		if (view_input_count(t.view) && (opts->report_file || opts->unused_inputs)) {
 			size_t n = view_input_count(t.view);
-			autofree const char **paths = xmalloc(n * sizeof(*paths));
+			autofree char **paths = xmalloc(n * sizeof(*paths));
+			char buf[PATH_MAX];
 
 			for (size_t i = 0; i < n; i++)
-				paths[i] = view_input_path(t.view, i);
-			report_set_inputs(report, n, paths);
+				paths[i] = xstrdup(view_input_path(t.view, i, buf));
+			report_set_inputs(report, n, (const char *const *)paths);
+			for (size_t i = 0; i < n; i++)
+				free(paths[i]);
 		}
 	}
 	why_init(&t);

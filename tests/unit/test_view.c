@@ -731,6 +731,32 @@ Test(view, manifest_read_in_chunks)
 	strbuf_release(&sb);
 }
 
+/*
+ * An input keeps only its name (its path: its parent's and the name); one
+ * declared below another input (a file below a file) keeps its whole path.
+ * Lookups, listings, the lines' view paths and the reverse way all see the
+ * whole paths.
+ */
+Test(view, inputs_below_inputs)
+{
+	struct view *v = view_new();
+	char *err = NULL, out[PATH_MAX];
+	const char *m = write_manifest("d/x\tsrc/a.c\nd/x/y\tsrc/b.h\nd/z\tlib/x.so\n");
+
+	cr_assert_eq(view_add_inputs(v, m, T, &err), 0, "%s", err ? err : "");
+	seal_ok(v);
+	check_row(v, &(struct expect){"T/d/x", VIEW_HOST, "T/src/a.c", true, LAYER_INPUT, -1});
+	check_row(v, &(struct expect){"T/d/x/y", VIEW_HOST, "T/src/b.h", true, LAYER_INPUT, -1});
+	check_row(v, &(struct expect){"T/d/z", VIEW_HOST, "T/lib/x.so", true, LAYER_INPUT, -1});
+	check_row(v, &(struct expect){"T/d/q", VIEW_ABSENT, NULL, true, LAYER_BASE_HOST, -1});
+	cr_assert_str_eq(list(v, tp("d")), "x:h z:h");
+	cr_assert_str_eq(list(v, tp("d/x")), "y:h");
+	cr_assert_str_eq(view_input_path(v, 1, pathbuf), tp("d/x/y"));
+	cr_assert_eq(view_host_to_view(v, tp("lib/x.so"), out), 0);
+	cr_assert_str_eq(out, tp("d/z"));
+	view_free(v);
+}
+
 static void check_two_manifests(const struct view *v)
 {
 	check_row(v, &(struct expect){"/in/a", VIEW_HOST, "T/src/a.c", true, LAYER_INPUT, -1});
@@ -811,6 +837,9 @@ static const struct broken_case broken_cases[] = {
     {"src/missing.c\n", 0, -ENOENT, "%M:1: src/missing.c: No such file or directory"},
     {"src/a.c\nd\tlib/none\n", 0, -ENOENT, "%M:2: lib/none: No such file or directory"},
     {"src/a.c/x\n", 0, -ENOTDIR, "%M:1: src/a.c/x: Not a directory"},
+    /* The earlier source the DEST itself: named by its whole path. */
+    {"src/a.c\nsrc/a.c\tlib/x.so\n", 0, -EINVAL,
+     "%M:2: %T/src/a.c declared twice, from %T/src/a.c and %T/lib/x.so"},
     {"d\tsrc/a.c\nd\tsrc/a.c\nd\tlib/x.so\n", 0, -EINVAL,
      "%M:3: %T/d declared twice, from %T/src/a.c and %T/lib/x.so"},
     /* The first broken line is the one named, whatever is wrong with it. */

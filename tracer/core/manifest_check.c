@@ -72,21 +72,10 @@ struct checker {
 	pthread_cond_t cond;
 };
 
-/* A hash of the LEN bytes at S (a name, a directory), eight bytes at a time. */
+/* A hash of the LEN bytes at S (a name, a directory): the view's, of one component. */
 static uint32_t name_hash(const char *s, size_t len)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ len, w = 0;
-	size_t i = 0;
-
-	for (; i + 8 <= len; i += 8) {
-		memcpy(&w, s + i, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-	}
-	for (w = 0; i < len; i++)
-		w |= (uint64_t)(unsigned char)s[i] << (8 * (i & 7));
-	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-	return (uint32_t)(h >> 32);
+	return hash_component(HASH_SEED, s, len);
 }
 
 /* Whether line I's source is named NAME (LEN bytes). */

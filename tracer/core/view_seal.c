@@ -20,25 +20,23 @@
 #include "ptvfs/view.h"
 #include "view_priv.h"
 
+/* Byte order of the names of the nodes at A and B of the table ARG (strcmp's, by lengths). */
 static int cmp_names(const void *a, const void *b, void *arg)
 {
-	const struct view *v = arg;
-	const struct vnode *na = &v->nodes[*(const uint32_t *)a];
-	const struct vnode *nb = &v->nodes[*(const uint32_t *)b];
+	const struct table *t = arg;
+	const struct vnode *na = &t->nodes[*(const uint32_t *)a];
+	const struct vnode *nb = &t->nodes[*(const uint32_t *)b];
 	size_t la = node_name_len(na), lb = node_name_len(nb);
-	struct table t;
-	int c;
+	int c = memcmp(node_name(t, na), node_name(t, nb), la < lb ? la : lb);
 
-	view_builder_table(v, &t);
-	c = memcmp(node_name(&t, na), node_name(&t, nb), la < lb ? la : lb);
 	return c ? c : (la > lb) - (la < lb);
 }
 
 /* Whether the N nodes at ORDER are in byte order of their names already (manifests often are). */
-static bool sorted(const struct view *v, const uint32_t *order, size_t n)
+static bool sorted(const struct table *t, const uint32_t *order, size_t n)
 {
 	for (size_t i = 1; i < n; i++)
-		if (cmp_names(&order[i - 1], &order[i], (void *)v) > 0)
+		if (cmp_names(&order[i - 1], &order[i], (void *)t) > 0)
 			return false;
 	return true;
 }
@@ -49,7 +47,9 @@ static void link_children(struct view *v)
 	uint32_t count = v->node_count;
 	autofree uint32_t *start = xcalloc(count + 1, sizeof(*start));
 	autofree uint32_t *order = xmalloc(count * sizeof(*order));
+	struct table t;
 
+	view_builder_table(v, &t);
 	for (uint32_t n = 1; n < count; n++)
 		start[v->nodes[n].parent + 1]++;
 	for (uint32_t p = 0; p < count; p++)
@@ -60,8 +60,8 @@ static void link_children(struct view *v)
 	for (uint32_t p = 0; p < count; p++) {
 		uint32_t begin = p ? start[p - 1] : 0, end = start[p];
 
-		if (end - begin > 1 && !sorted(v, order + begin, end - begin))
-			qsort_r(order + begin, end - begin, sizeof(*order), cmp_names, v);
+		if (end - begin > 1 && !sorted(&t, order + begin, end - begin))
+			qsort_r(order + begin, end - begin, sizeof(*order), cmp_names, &t);
 		for (uint32_t i = end; i > begin; i--) {
 			v->nodes[order[i - 1]].next_sibling = v->nodes[p].first_child;
 			v->nodes[p].first_child = order[i - 1];

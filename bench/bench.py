@@ -824,6 +824,29 @@ def run_text(argv, cwd, timeout=900):
     return r.returncode, r.stdout, r.stderr
 
 
+def finish_section(say, name, val, width, problems, began, keep, root, shm):
+    """The end of a section (view-setup, overlay): its raw times (ms) by row, its problems, how
+    long it took; its work directories removed, or kept when asked or when it had problems."""
+    say("Raw (ms):")
+    for k, v in val.items():
+        if isinstance(v, list):
+            say("  %-*s %s" % (width, k, " ".join("%.1f" % x for x in v)))
+    say()
+    if problems:
+        say("Problems:")
+        for p in problems:
+            say("  " + p)
+        say()
+        keep = True
+    say("%s bench took %.0f s" % (name, time.perf_counter() - began))
+    if keep:
+        say("work directory kept: %s%s" % (root, " and " + shm if shm else ""))
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+        if shm:
+            shutil.rmtree(shm, ignore_errors=True)
+
+
 def view_setup(a, runs, ptvfs):
     """The view-setup section; returns its lines (also printed)."""
     began = time.perf_counter()
@@ -1135,24 +1158,7 @@ def view_setup(a, runs, ptvfs):
             "(%s 64 MB)." % (setup, "under" if setup < 50 else "NOT under",
                              peak / 1024, "under" if peak < 64 * 1024 else "NOT under"))
     say()
-    say("Raw (ms):")
-    for k, v in val.items():
-        if isinstance(v, list):
-            say("  %-26s %s" % (k, " ".join("%.1f" % x for x in v)))
-    say()
-    if problems:
-        say("Problems:")
-        for p in problems:
-            say("  " + p)
-        say()
-        keep = True
-    say("view-setup bench took %.0f s" % (time.perf_counter() - began))
-    if keep:
-        say("work directory kept: %s%s" % (root, " and " + shm if shm else ""))
-    else:
-        shutil.rmtree(root, ignore_errors=True)
-        if shm:
-            shutil.rmtree(shm, ignore_errors=True)
+    finish_section(say, "view-setup", val, 26, problems, began, keep, root, shm)
     return lines
 
 
@@ -1728,23 +1734,7 @@ def overlay_bench(a, runs, ptvfs):
         if k in rss:
             say("| %s | %s | %s |" % (k, kb(rss[k][0]), kb(rss[k][1])))
     say()
-    say("Raw (ms):")
-    for k, v in val.items():
-        say("  %-28s %s" % (k, " ".join("%.1f" % x for x in v)))
-    say()
-    if problems:
-        say("Problems:")
-        for p in problems:
-            say("  " + p)
-        say()
-        keep = True
-    say("overlay bench took %.0f s" % (time.perf_counter() - began))
-    if keep:
-        say("work directory kept: %s%s" % (root, " and " + shm if shm else ""))
-    else:
-        shutil.rmtree(root, ignore_errors=True)
-        if shm:
-            shutil.rmtree(shm, ignore_errors=True)
+    finish_section(say, "overlay", val, 28, problems, began, keep, root, shm)
     return lines
 
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "rows.h"
@@ -726,6 +727,61 @@ Test(view, manifest_read_in_chunks)
 	cr_assert_eq(view_add_inputs(v, m, T, &err), -EINVAL);
 	snprintf(want, sizeof(want), "%s:120001: a NUL byte in the line", m);
 	cr_assert_str_eq(err, want);
+	free(err);
+	view_free(v);
+	strbuf_release(&sb);
+}
+
+/*
+ * A manifest from a pipe (--inputs <(...)): its size is not known, so it is
+ * read whole, its buffer grown past its first 64 kB, then parsed; a broken
+ * line in it is still named by its number.
+ */
+static struct view *inputs_from_pipe(const char *data, size_t len, int *ret, char **err)
+{
+	struct view *v = view_new();
+	char path[32];
+	int fds[2], status;
+	pid_t pid;
+
+	cr_assert_eq(pipe(fds), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		close(fds[0]);
+		_exit(write(fds[1], data, len) == (ssize_t)len ? 0 : 1);
+	}
+	close(fds[1]);
+	snprintf(path, sizeof(path), "/dev/fd/%d", fds[0]);
+	*ret = view_add_inputs(v, path, T, err);
+	close(fds[0]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	return v;
+}
+
+Test(view, manifest_from_a_pipe)
+{
+	struct strbuf sb = {0};
+	char *err = NULL;
+	struct view *v;
+	int ret;
+
+	for (int i = 0; i < 20000; i++)
+		strbuf_addf(&sb, "d/%06d\tsrc/a.c\n", i);
+	v = inputs_from_pipe(sb.buf, sb.len, &ret, &err);
+	cr_assert_eq(ret, 0, "%s", err ? err : "");
+	seal_ok(v);
+	cr_assert_eq(view_input_count(v), 20000);
+	cr_assert_str_eq(view_input_path(v, 19999, pathbuf), tp("d/019999"));
+	check_row(v, &(struct expect){"T/d/012345", VIEW_HOST, "T/src/a.c", true, LAYER_INPUT, -1});
+	view_free(v);
+
+	/* Line 15,001 names a missing source. */
+	memcpy(sb.buf + 15000 * 17 + 9, "src/zz", 6);
+	v = inputs_from_pipe(sb.buf, sb.len, &ret, &err);
+	cr_assert_eq(ret, -ENOENT);
+	cr_assert(strstr(err, ":15001: src/zzc: No such file or directory"), "%s", err);
 	free(err);
 	view_free(v);
 	strbuf_release(&sb);

@@ -238,3 +238,36 @@ def ptvfs_cmd(*args, as_nobody=False, cwd=None, env=None, input=None, timeout=30
         full = unprivileged(full)
     return subprocess.run(full, cwd=cwd, env=env, input=input, capture_output=True,
                           timeout=timeout)
+
+
+# The start of a probe: a Python program (run with -S) whose steps t(NAME, F) each print one
+# line, "NAME: ok", "NAME: ERRNO" (the errno F failed with, by name) or "NAME: value"; libc is
+# there for raw calls. A test adds its own helpers and code after it; probe_results reads the
+# lines back.
+PROBE_STEP = r"""
+import ctypes, errno, os, shutil, socket, stat, struct, sys
+def t(name, f):
+    try:
+        r = f()
+        r = "ok" if r is None else r
+    except OSError as e:
+        r = errno.errorcode.get(e.errno, str(e)) if e.errno else str(e)
+    print(f"{name}: {r}", flush=True)
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+"""
+
+
+def probe_results(p):
+    """{NAME: result} of the lines a probe (PROBE_STEP) printed on P's stdout."""
+    got = {}
+    for line in p.stdout.decode(errors="replace").splitlines():
+        if ": " in line:
+            k, v = line.split(": ", 1)
+            got[k] = v
+    return got
+
+
+def said(got, p):
+    """A probe's results and the end of its stderr, for a check's message."""
+    return f"{got} {p.stderr.decode(errors='replace')[-600:]}"

@@ -16,25 +16,14 @@ import os
 import shutil
 import subprocess
 
-from ptvfs_test import (absent_view_path, check, give_to_nobody, run, run_sections, scratch_dir,
-                        write_file)
+from ptvfs_test import (PROBE_STEP, absent_view_path, check, give_to_nobody, probe_results, run,
+                        run_sections, said, scratch_dir, write_file)
 
 PYTHON = "/usr/bin/python3"
 ROOT = os.geteuid() == 0
 WHO = ("root", "nobody") if ROOT else ("me",)
 
-# Each step prints "NAME: ok", "NAME: ERRNO" or "NAME: value".
-PROBE = r"""
-import ctypes, errno, os, socket, struct, sys
-def t(name, f):
-    try:
-        r = f()
-        r = "ok" if r is None else r
-    except OSError as e:
-        r = errno.errorcode.get(e.errno, str(e)) if e.errno else str(e)
-    print(f"{name}: {r}", flush=True)
-libc = ctypes.CDLL(None, use_errno=True)
-libc.syscall.restype = ctypes.c_long
+PROBE = PROBE_STEP + r"""
 D = sys.argv[2]
 exec(sys.argv[1])
 """
@@ -44,7 +33,7 @@ def probe(code, options, dest, as_nobody):
     """CODE (Python using t() and D) run under ptvfs: ({name: result}, process)."""
     p, _ = run([PYTHON, "-S", "-c", PROBE, code, dest], options=options, cwd=scratch_dir(),
                as_nobody=as_nobody, timeout=120)
-    return results(p), p
+    return probe_results(p), p
 
 
 def probe_native(code, binds, dest):
@@ -54,20 +43,7 @@ def probe_native(code, binds, dest):
                                                     if ro else "") for s, d, ro in binds)
     p = subprocess.run(["unshare", "-m", "sh", "-c", f'{mounts} && exec "$@"', "sh", PYTHON,
                         "-S", "-c", PROBE, code, dest], capture_output=True, timeout=120)
-    return results(p), p
-
-
-def results(p):
-    got = {}
-    for line in p.stdout.decode(errors="replace").splitlines():
-        if ": " in line:
-            k, v = line.split(": ", 1)
-            got[k] = v
-    return got
-
-
-def said(got, p):
-    return f"{got} {p.stderr.decode(errors='replace')[-600:]}"
+    return probe_results(p), p
 
 
 def can_unshare():

@@ -8,21 +8,12 @@ cannot be removed or renamed (EBUSY, as a mount point), so the bound source stay
 names view paths with their host paths. As root and as nobody."""
 import os
 
-from ptvfs_test import (absent_view_path, check, entries, give_to_nobody, run, run_sections,
-                        scratch_dir, write_file)
+from ptvfs_test import (PROBE_STEP, absent_view_path, check, entries, give_to_nobody,
+                        probe_results, run, run_sections, scratch_dir, write_file)
 
 PYTHON = "/usr/bin/python3"
 
-# Each step prints "NAME: ok" or "NAME: ERRNO", or its value.
-PROBE = r"""
-import errno, os, sys
-def t(name, f):
-    try:
-        r = f()
-        r = "ok" if r is None else r
-    except OSError as e:
-        r = errno.errorcode[e.errno]
-    print(f"{name}: {r}")
+PROBE = PROBE_STEP + r"""
 def write(p, mode="w"):
     with open(p, mode) as f:
         f.write("x")
@@ -55,8 +46,7 @@ def probe(steps, options, as_nobody, cwd=None, define=""):
     p, report = run([PYTHON, "-S", "-c", PROBE, code], options=options,
                     cwd=cwd or scratch_dir(), as_nobody=as_nobody)
     check(p.returncode == 0, f"the probe runs: {p.stderr.decode()}")
-    got = dict(line.split(": ", 1) for line in p.stdout.decode().splitlines())
-    return got, report
+    return probe_results(p), report
 
 
 def tree(top):

@@ -33,31 +33,20 @@ import hashlib
 import os
 import socket
 
-from ptvfs_test import (absent_view_path, check, give_to_nobody, prog, run, run_sections,
-                        scratch_dir, tree_of, write_file)
+from ptvfs_test import (PROBE_STEP, absent_view_path, check, give_to_nobody, probe_results, prog,
+                        run, run_sections, said, scratch_dir, tree_of, write_file)
 
 PYTHON = "/usr/bin/python3"
 DEST = "/review/ovl"
 ROOT = os.geteuid() == 0
 
-# Each step prints "NAME: ok", "NAME: ERRNO" or "NAME: value".
-PROBE = r"""
-import ctypes, errno, os, shutil, socket, stat, struct, sys
-def t(name, f):
-    try:
-        r = f()
-        r = "ok" if r is None else r
-    except OSError as e:
-        r = errno.errorcode.get(e.errno, str(e)) if e.errno else str(e)
-    print(f"{name}: {r}", flush=True)
+PROBE = PROBE_STEP + r"""
 def write(p, mode="w"):
     with open(p, mode) as f:
         f.write("x\n")
 def read(p):
     with open(p) as f:
         return f.read().strip()
-libc = ctypes.CDLL(None, use_errno=True)
-libc.syscall.restype = ctypes.c_long
 D = sys.argv[2]
 exec(sys.argv[1])
 """
@@ -68,16 +57,7 @@ def probe(code, options, as_nobody=True, dest=DEST, cwd=None):
     report)."""
     p, report = run([PYTHON, "-S", "-c", PROBE, code, dest], options=options,
                     cwd=cwd or scratch_dir(), as_nobody=as_nobody, timeout=60)
-    got = {}
-    for line in p.stdout.decode(errors="replace").splitlines():
-        if ": " in line:
-            k, v = line.split(": ", 1)
-            got[k] = v
-    return got, p, report
-
-
-def said(got, p):
-    return f"{got} {p.stderr.decode(errors='replace')[-600:]}"
+    return probe_results(p), p, report
 
 
 def source(files, as_nobody=True):

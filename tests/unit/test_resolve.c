@@ -8,7 +8,6 @@
 #include <criterion/parameterized.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -560,19 +559,9 @@ static void make_tree(void)
 	}
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
 static void remove_tree(void)
 {
-	if (tree_top[0])
-		nftw(tree_top, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	remove_tree_at(tree_top);
 }
 
 struct diff_state {

@@ -10,7 +10,6 @@
 #include <criterion/parameterized.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include <unistd.h>
 
 #include "rows.h"
+#include "tree.h"
 #include "ptvfs/util.h"
 #include "ptvfs/view.h"
 
@@ -83,18 +83,9 @@ static void make_tree(void)
 	cr_assert_eq(symlink("lib/x.so", tp("xlink")), 0);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void remove_tree(void)
 {
-	if (T[0])
-		nftw(T, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	remove_tree_at(T);
 }
 
 TestSuite(view, .init = make_tree, .fini = remove_tree);

@@ -11,7 +11,6 @@
 #include <criterion/parameterized.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -124,19 +123,9 @@ static void make_tree(void)
 		make_link(links[i][0], links[i][1]);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
 static void remove_tree(void)
 {
-	if (T[0])
-		nftw(T, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	remove_tree_at(T);
 }
 
 TestSuite(view_resolve, .init = make_tree, .fini = remove_tree);

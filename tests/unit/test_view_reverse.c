@@ -9,7 +9,6 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,18 +56,9 @@ static void make_tree(void)
 			    sizeof(tree_files) / sizeof(tree_files[0]));
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void remove_tree(void)
 {
-	if (T[0])
-		nftw(T, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	remove_tree_at(T);
 }
 
 TestSuite(view_reverse, .init = make_tree, .fini = remove_tree);

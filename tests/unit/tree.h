@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +31,23 @@ static inline void make_dirs_and_files(const char *top, const char *const *dirs,
 		cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
 		close(fd);
 	}
+}
+
+static inline int tree_remove_entry(const char *path, const struct stat *st, int flag,
+				    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0; /* on with the rest */
+}
+
+/* Remove TOP and all below it (nothing when TOP is ""): a suite's .fini. */
+static inline void remove_tree_at(const char *top)
+{
+	if (top[0])
+		nftw(top, tree_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 #endif

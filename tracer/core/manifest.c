@@ -417,16 +417,17 @@ static size_t count_lines(const char *p, size_t len)
 
 /*
  * Room for MAX parsed lines, which the check reads as they come (they never
- * move), and the check, whose thread starts now: waking another CPU can
- * take a millisecond or more, done while the first chunk is read.
+ * move), about EXPECTED of them; and the check, whose thread (for many)
+ * starts now: waking another CPU can take a millisecond or more, done
+ * while the first chunk is read.
  */
-static void reserve_lines(struct manifest *m, size_t max)
+static void reserve_lines(struct manifest *m, size_t max, size_t expected)
 {
 	m->lines.max = max;
 	m->lines.at = big_alloc(max * sizeof(*m->lines.at));
 	m->lines.owned = big_alloc(max * sizeof(*m->lines.owned));
 	m->lines.text = m->data;
-	m->check = check_start(&m->lines);
+	m->check = check_start(&m->lines, expected);
 }
 
 /* Room in the view for about EXPECTED lines' nodes and strings (they may grow). */
@@ -444,6 +445,13 @@ static int keep_text(struct manifest *m, size_t len)
 	m->kept = ret == 0;
 	return ret;
 }
+
+/*
+ * A manifest line is rarely shorter (a DEST and a SRC of a few components):
+ * a regular file's size over this is how many lines it has, about, before
+ * any is read.
+ */
+#define LINE_BYTES_MIN 32
 
 /* Bytes read at a time, each parsed (and its sources' check begun) before the next is read. */
 #define READ_CHUNK ((size_t)1 << 20)
@@ -472,7 +480,7 @@ static int read_and_parse(struct manifest *m, int fd, off_t size)
 		ret = keep_text(m, (size_t)size);
 		if (ret < 0)
 			return ret;
-		reserve_lines(m, m->cap / 2 + 1);
+		reserve_lines(m, m->cap / 2 + 1, m->cap / LINE_BYTES_MIN);
 	}
 	for (;;) {
 		size_t room = m->cap - m->size - 1;
@@ -513,7 +521,7 @@ static int read_and_parse(struct manifest *m, int fd, off_t size)
 		ret = keep_text(m, m->size);
 		if (ret < 0)
 			return ret;
-		reserve_lines(m, lines);
+		reserve_lines(m, lines, lines);
 		reserve_view(m, lines);
 	}
 	if (m->error == 0)

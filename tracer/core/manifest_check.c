@@ -353,7 +353,7 @@ static long cpus(void)
 	return n < 1 ? 1 : n > THREADS_MAX ? THREADS_MAX : n;
 }
 
-struct checker *check_start(const struct pending_lines *lines)
+struct checker *check_start(const struct pending_lines *lines, size_t expected)
 {
 	struct checker *c = xcalloc(1, sizeof(*c));
 	size_t max = lines->max;
@@ -368,7 +368,7 @@ struct checker *check_start(const struct pending_lines *lines)
 	c->queue = xmalloc((max + 1) * sizeof(*c->queue));
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
-	if (max >= THREADS_MIN_SOURCES && cpus() > 1)
+	if (expected >= THREADS_MIN_SOURCES && cpus() > 1)
 		c->threads = pthread_create(&c->thread, NULL, checker_thread, c) == 0;
 	return c;
 }

@@ -67,8 +67,12 @@ static inline const char *pending_name(const struct pending_lines *l, uint32_t i
  */
 struct checker;
 
-/* A checker of up to LINES->max lines (LINES stays where it is until check_finish). */
-struct checker *check_start(const struct pending_lines *lines);
+/*
+ * A checker of up to LINES->max lines (LINES stays where it is until
+ * check_finish), about EXPECTED of them: a thread checks beside the parser
+ * when they are many.
+ */
+struct checker *check_start(const struct pending_lines *lines, size_t expected);
 /*
  * Line I, whose host path is HOST (LEN bytes; only its directory is read,
  * and only now: the line's name is what stays), is to be checked.

@@ -185,6 +185,14 @@ struct viewfs_resolver {
 	bool as_text; /* readlink of a magic link for the command: a removed file's name too */
 	/* Every path looked up so far is the host path of the same name: the kernel walks alike. */
 	bool identity;
+	/*
+	 * viewfs_resolve: the last path looked up in the view (OUT_PATH, when
+	 * OUT_VALID) and its target, in OUT: the walk's last lookup is the
+	 * result's, which is then not looked up again.
+	 */
+	struct view_target *out;
+	char *out_path;
+	bool out_valid;
 };
 extern const struct resolve_ops viewfs_resolve_ops;
 /*

@@ -107,16 +107,43 @@ static bool is_below_proc_entry(const char *path)
 	return strncmp(path, "/proc/", 6) == 0 && strchr(path + 6, '/') != NULL;
 }
 
-/* What the view path PATH (not /proc) is, with overlays; VR learns whether it is itself. */
+static void copy_target(struct view_target *to, const struct view_target *from)
+{
+	to->kind = from->kind;
+	to->read_only = from->read_only;
+	to->layer = from->layer;
+	to->layer_index = from->layer_index;
+	strcpy(to->host, from->host);
+}
+
+/*
+ * What the view path PATH (not /proc) is, with overlays; VR learns whether
+ * it is itself. The same path asked again in a row (the walk's last, then
+ * the result; a link, then its text) is looked up once.
+ */
 static int view_target_of(struct viewfs_resolver *vr, const char *path, struct view_target *target)
 {
-	int err = view_lookup(vr->tracer->view, path, target);
+	int err;
 
+	if (vr->out && vr->out_valid && strcmp(vr->out_path, path) == 0) {
+		if (target != vr->out)
+			copy_target(target, vr->out);
+		return 0;
+	}
+	err = view_lookup(vr->tracer->view, path, target);
+	if (vr->out)
+		vr->out_valid = false;
 	if (err < 0)
 		return err;
 	overlay_apply(vr->tracer, path, target);
 	if (target->kind != VIEW_HOST || strcmp(target->host, path) != 0)
 		vr->identity = false;
+	if (vr->out && strlen(path) < PATH_MAX) {
+		if (target != vr->out)
+			copy_target(vr->out, target);
+		strcpy(vr->out_path, path);
+		vr->out_valid = true;
+	}
 	return 0;
 }
 
@@ -200,8 +227,16 @@ static void viewfs_link_followed(void *ctx, const char *path)
 {
 	struct viewfs_resolver *vr = ctx;
 
-	if (!is_below_proc_entry(path))
-		viewfs_record(vr->tracer, vr->thread, path, ACCESS_READ);
+	struct view_target target;
+
+	if (is_below_proc_entry(path))
+		return;
+	/* The link was just looked up and read: its target is known. */
+	if (view_target_of(vr, path, &target) < 0) {
+		target.kind = VIEW_ABSENT;
+		target.layer = LAYER_BASE_EMPTY;
+	}
+	viewfs_record_target(vr->tracer, vr->thread, path, &target, ACCESS_READ);
 }
 
 const struct resolve_ops viewfs_resolve_ops = {
@@ -214,20 +249,24 @@ int viewfs_resolve(struct tracer *t, struct thread *th, const char *base, const 
 		   unsigned flags, struct resolution *res, struct view_target *target,
 		   bool *identity)
 {
-	struct viewfs_resolver vr = {
-	    .tracer = t, .thread = th, .view = {.view = t->view}, .identity = true};
+	char last_path[PATH_MAX];
+	struct viewfs_resolver vr = {.tracer = t,
+				     .thread = th,
+				     .view = {.view = t->view},
+				     .identity = true,
+				     .out = target,
+				     .out_path = last_path};
 	int err;
 
 	resolve_path(&viewfs_resolve_ops, &vr, base, path, flags, res);
-	memset(target, 0, sizeof(*target));
-	target->kind = VIEW_ABSENT;
 	if (identity)
 		*identity = false;
-	if (res->path[0] != '/')
-		return res->error;
-	err = view_target_of(&vr, res->path, target);
+	err = res->path[0] == '/' ? view_target_of(&vr, res->path, target) : -EINVAL;
 	if (err < 0) {
+		memset(target, 0, sizeof(*target));
 		target->kind = VIEW_ABSENT;
+		if (res->path[0] != '/')
+			return res->error;
 		if (res->error == 0)
 			res->error = err;
 	}

@@ -76,6 +76,7 @@ struct view_target {
 	bool read_only;	       /* writes fail with EROFS */
 	enum layer_kind layer; /* the layer that decided */
 	uint32_t layer_index;  /* its declaration order (for the report) */
+	bool listing_changed;  /* a directory the view lists otherwise than its host directory */
 	char host[4096];       /* VIEW_HOST: host path; VIEW_SYMLINK: the target */
 };
 

@@ -605,6 +605,7 @@ int view_image_lookup(const struct view_image *img, const char *path, struct vie
 	const struct vnode *n;
 
 	out->host[0] = '\0';
+	out->listing_changed = false;
 	if (len >= PATH_MAX)
 		return -ENAMETOOLONG;
 	if (path[0] != '/')
@@ -614,6 +615,7 @@ int view_image_lookup(const struct view_image *img, const char *path, struct vie
 	n = &t.nodes[node];
 	*exact = n->len == len || (len == 1 && node == 0);
 	*nodep = node;
+	out->listing_changed = *exact && (n->flags & FLAG_LISTING_CHANGED);
 	switch (n->type) {
 	case NODE_DECL:
 		return decide(img, &t, node, path, *exact, out);
@@ -641,16 +643,12 @@ int view_lookup(const struct view *v, const char *path, struct view_target *out)
 bool view_dir_is_plain(const struct view *v, const char *dir)
 {
 	struct view_target target;
-	struct table t;
 	uint32_t node;
 	bool exact;
 
 	if (!v->image || view_image_lookup(v->image, dir, &target, &exact, &node) < 0)
 		return false;
-	if (target.kind != VIEW_HOST)
-		return false;
-	image_table(v->image, &t);
-	return !exact || !(t.nodes[node].flags & FLAG_LISTING_CHANGED);
+	return target.kind == VIEW_HOST && !target.listing_changed;
 }
 
 void view_list_extra(const struct view *v, const char *dir,

@@ -166,7 +166,7 @@ int kernel_path(struct tracer *t, const struct syscall_desc *d, int k, const arc
 		/* A directory opened (to be listed) whose listing the view changes. */
 		if (op == OP_OPEN && res->error == 0 && res->type == S_IFDIR &&
 		    (open_flags & __O_TMPFILE) != __O_TMPFILE &&
-		    (!view_dir_is_plain(t->view, res->path) || overlay_lists(t, res->path, target)))
+		    (target->listing_changed || overlay_lists(t, res->path, target)))
 			return viewfs_stand_in(t, res->path, host);
 		snprintf(host, PATH_MAX, "%s", target->host);
 		return 0;

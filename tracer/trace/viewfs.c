@@ -113,6 +113,7 @@ static void copy_target(struct view_target *to, const struct view_target *from)
 	to->read_only = from->read_only;
 	to->layer = from->layer;
 	to->layer_index = from->layer_index;
+	to->listing_changed = from->listing_changed;
 	strcpy(to->host, from->host);
 }
 

@@ -214,6 +214,9 @@ bool view_dir_is_plain(const struct view *v, const char *dir);
  * view path tried (usually one).
  */
 int view_host_to_view(const struct view *v, const char *host, char *out);
+/* The same, with the view_lookup of OUT (its target) in *TARGET too on success. */
+int view_host_to_view_target(const struct view *v, const char *host, char *out,
+			     struct view_target *target);
 
 /* The manifest's lines, in order, as written (for --unused-inputs and the report's inputs). */
 size_t view_input_count(const struct view *v);

@@ -212,8 +212,9 @@ struct reverse_try {
 	const char *host;
 	size_t len;
 	char *out;
-	bool self_tried; /* HOST as its own view path, once is enough */
-	bool too_long;	 /* a view path had PATH_MAX bytes or more */
+	struct view_target *target; /* OUT's, when found */
+	bool self_tried;	    /* HOST as its own view path, once is enough */
+	bool too_long;		    /* a view path had PATH_MAX bytes or more */
 };
 
 /*
@@ -223,7 +224,7 @@ struct reverse_try {
  */
 static int reverse_try(struct reverse_try *rt, const char *dest, size_t src_len)
 {
-	struct view_target target;
+	struct view_target *target = rt->target;
 	uint32_t node;
 	bool exact;
 
@@ -236,8 +237,8 @@ static int reverse_try(struct reverse_try *rt, const char *dest, size_t src_len)
 		rt->too_long = true;
 		return -ENOENT;
 	}
-	if (view_image_lookup(rt->img, rt->out, &target, &exact, &node) < 0 ||
-	    target.kind != VIEW_HOST || strcmp(target.host, rt->host) != 0)
+	if (view_image_lookup(rt->img, rt->out, target, &exact, &node) < 0 ||
+	    target->kind != VIEW_HOST || strcmp(target->host, rt->host) != 0)
 		return -ENOENT;
 	return 0;
 }
@@ -273,8 +274,16 @@ static int host_ancestors(const char *host, size_t len, uint16_t *ends, uint32_t
 
 int view_host_to_view(const struct view *v, const char *host, char *out)
 {
+	struct view_target target;
+
+	return view_host_to_view_target(v, host, out, &target);
+}
+
+int view_host_to_view_target(const struct view *v, const char *host, char *out,
+			     struct view_target *target)
+{
 	const struct view_image *img = view_image(v);
-	struct reverse_try rt = {.img = img, .host = host, .out = out};
+	struct reverse_try rt = {.img = img, .host = host, .out = out, .target = target};
 	const struct rev_entry *entries;
 	uint16_t ends[MAX_ANCESTORS];
 	uint32_t hashes[MAX_ANCESTORS], up;

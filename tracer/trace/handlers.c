@@ -164,10 +164,11 @@ static int resolve_fd(struct tracer *t, struct thread *th, int fd, enum sys_op o
 		res->type = st.st_mode & S_IFMT;
 	if (t->view) {
 		char view[PATH_MAX];
+		bool found;
 
 		/* A host file the view does not show: opened before ptvfs ran (stdin...). */
-		if (viewfs_view_path(t, res->path, view) < 0 ||
-		    view_lookup(t->view, view, &pa->target) < 0)
+		if (viewfs_view_path_target(t, res->path, view, &pa->target, &found) < 0 ||
+		    (!found && view_lookup(t->view, view, &pa->target) < 0))
 			return res->error = -ENOENT;
 		/* The descriptor's own file: a source file of an overlay stays one after a copy-up. */
 		if (pa->target.kind == VIEW_HOST)

@@ -206,6 +206,9 @@ int viewfs_resolve(struct tracer *t, struct thread *th, const char *base, const 
 		   bool *identity);
 /* The view path at which the host path HOST is seen, into OUT (PATH_MAX); 0 or -ENOENT. */
 int viewfs_view_path(struct tracer *t, const char *host, char *out);
+/* The same; *FOUND tells whether *TARGET is OUT's (the view lookup done on the way). */
+int viewfs_view_path_target(struct tracer *t, const char *host, char *out,
+			    struct view_target *target, bool *found);
 /* Record ACCESS of the view path PATH, with its host path and origin. */
 void viewfs_record(struct tracer *t, struct thread *th, const char *path, unsigned access);
 /* The same, TARGET being what PATH is in the view already (no second lookup). */

@@ -56,17 +56,30 @@ static bool host_proc(const struct tracer *t, const char *path, struct view_targ
 	return target->kind == VIEW_HOST && strcmp(target->host, path) == 0;
 }
 
-int viewfs_view_path(struct tracer *t, const char *host, char *out)
+int viewfs_view_path_target(struct tracer *t, const char *host, char *out,
+			    struct view_target *target, bool *found)
 {
 	size_t n = strlen(t->stand_in_dir);
+	int ret;
 
+	*found = false;
 	if (strncmp(host, t->stand_in_dir, n) == 0 && (host[n] == '\0' || host[n] == '/')) {
 		snprintf(out, PATH_MAX, "%s", host[n] ? host + n : "/");
 		return 0;
 	}
 	if (overlay_view_path(t, host, out) == 0)
 		return 0;
-	return view_host_to_view(t->view, host, out);
+	ret = view_host_to_view_target(t->view, host, out, target);
+	*found = ret == 0;
+	return ret;
+}
+
+int viewfs_view_path(struct tracer *t, const char *host, char *out)
+{
+	struct view_target target;
+	bool found;
+
+	return viewfs_view_path_target(t, host, out, &target, &found);
 }
 
 /* A magic link of /proc (already mapped to the thread's): the view path of what it names. */

@@ -1048,6 +1048,46 @@ Test(view, manifest_of_many_listed_directories)
 	view_free(v);
 }
 
+/*
+ * Listed directories under more parents than a checking thread keeps open
+ * (it opens each directory from its parent): every source is found, and a
+ * missing one is still its line's error.
+ */
+Test(view, manifest_of_directories_under_many_parents)
+{
+	struct strbuf sb = {0};
+	struct view *v = view_new();
+	char *err = NULL;
+	const char *m;
+
+	for (int p = 0; p < 150; p++) {
+		for (int f = 0; f < 14; f++) {
+			char name[64];
+
+			/* Parents in a shuffled order, as a manifest of several trees has them. */
+			snprintf(name, sizeof(name), "parents/p%03d/d/f%02d", (p * 37) % 150, f);
+			touch(tp(name));
+			strbuf_addf(&sb, "%s\n", name);
+		}
+	}
+	m = write_manifest(sb.buf);
+	cr_assert_eq(view_add_inputs(v, m, T, &err), 0, "%s", err ? err : "");
+	seal_ok(v);
+	cr_assert_eq(view_input_count(v), 2100);
+	cr_assert_str_eq(look(v, tp("parents/p149/d/f13")).host, tp("parents/p149/d/f13"));
+	view_free(v);
+
+	v = view_new();
+	strbuf_addstr(&sb, "parents/p100/d/f14\n");
+	m = write_manifest(sb.buf);
+	cr_assert_eq(view_add_inputs(v, m, T, &err), -ENOENT);
+	cr_assert_str_eq(err,
+			 xasprintf("%s:2101: parents/p100/d/f14: No such file or directory", m));
+	free(err);
+	strbuf_release(&sb);
+	view_free(v);
+}
+
 /* The image holds no pointer: a copy of it is the same view. */
 Test(view, image_copy_is_the_same_view)
 {

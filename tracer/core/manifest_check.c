@@ -152,35 +152,77 @@ static void list_group(struct checker *c, const struct dir_group *g, int fd, uin
 }
 
 /*
- * A thread's last parent directory opened: the directories of a manifest's
- * sources are often siblings, opened from there without walking the whole
- * path again.
+ * The parent directories a thread has opened (O_PATH), by path: a source
+ * directory is opened from its parent, one component to look up instead of
+ * the whole path. Manifests seldom list sibling directories one after the
+ * other (a shuffled order, or several trees), so the parents stay open
+ * while the thread checks: there are few of them.
  */
-struct parent_dir {
-	char path[PATH_MAX];
-	size_t len;
-	int fd;
+#define PARENTS_MAX 128 /* a power of two; at most half of it used, then it starts afresh */
+
+struct parent_dirs {
+	struct parent_dir {
+		char *path; /* LEN bytes, NULL: a free slot */
+		size_t len;
+		uint32_t hash;
+		int fd;
+	} at[PARENTS_MAX];
+	uint32_t count;
 };
 
-/* Open the directory DIR (LEN bytes) to read it, from its parent in *PARENT when it can. */
-static int open_dir(struct parent_dir *parent, const char *dir, size_t len)
+static void parents_close(struct parent_dirs *parents)
+{
+	for (uint32_t s = 0; s < PARENTS_MAX; s++) {
+		struct parent_dir *p = &parents->at[s];
+
+		if (p->path) {
+			close(p->fd);
+			free(p->path);
+			p->path = NULL;
+		}
+	}
+	parents->count = 0;
+}
+
+/* A descriptor of the directory PATH (LEN bytes) to open others from, or -1. */
+static int parent_fd(struct parent_dirs *parents, const char *path, size_t len)
+{
+	uint32_t h = name_hash(path, len), s = h & (PARENTS_MAX - 1);
+	struct parent_dir *p;
+	char buf[PATH_MAX];
+	int fd;
+
+	for (; parents->at[s].path; s = (s + 1) & (PARENTS_MAX - 1)) {
+		p = &parents->at[s];
+		if (p->hash == h && p->len == len && memcmp(p->path, path, len) == 0)
+			return p->fd;
+	}
+	memcpy(buf, path, len);
+	buf[len] = '\0';
+	fd = open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (parents->count == PARENTS_MAX / 2) {
+		parents_close(parents);
+		for (s = h & (PARENTS_MAX - 1); parents->at[s].path;
+		     s = (s + 1) & (PARENTS_MAX - 1))
+			;
+	}
+	parents->at[s] = (struct parent_dir){xstrndup(path, len), len, h, fd};
+	parents->count++;
+	return fd;
+}
+
+/* Open the directory DIR (LEN bytes) to read it, from its parent in PARENTS when it can. */
+static int open_dir(struct parent_dirs *parents, const char *dir, size_t len)
 {
 	const char *slash = memrchr(dir, '/', len);
 	size_t parent_len = slash ? (size_t)(slash - dir) : 0;
+	int parent = parent_len > 0 ? parent_fd(parents, dir, parent_len) : -1;
 
-	if (parent_len == 0)
+	if (parent < 0)
 		return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (parent->fd < 0 || parent->len != parent_len || memcmp(parent->path, dir, parent_len)) {
-		if (parent->fd >= 0)
-			close(parent->fd);
-		memcpy(parent->path, dir, parent_len);
-		parent->path[parent_len] = '\0';
-		parent->len = parent_len;
-		parent->fd = open(parent->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (parent->fd < 0)
-			return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	}
-	return openat(parent->fd, slash + 1, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return openat(parent, slash + 1, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
 /*
@@ -188,14 +230,14 @@ static int open_dir(struct parent_dir *parent, const char *dir, size_t len)
  * read once. Only the group's own strings and the lines' names are read:
  * the view is being built meanwhile.
  */
-static void check_group(struct checker *c, const struct dir_group *g, struct parent_dir *parent,
+static void check_group(struct checker *c, const struct dir_group *g, struct parent_dirs *parents,
 			uint32_t *slots)
 {
 	autoclose int fd = -1;
 	char path[PATH_MAX];
 
 	if (g->count >= GROUP_OPEN_MIN)
-		fd = open_dir(parent, g->dir, g->len);
+		fd = open_dir(parents, g->dir, g->len);
 	if (fd >= 0)
 		list_group(c, g, fd, slots);
 	/* The rest: not listed, or not seen in the listing (/proc does not list every task). */
@@ -218,7 +260,7 @@ static void check_group(struct checker *c, const struct dir_group *g, struct par
 /* Check the queued groups; until parsing is over and the queue is empty when WAIT. */
 static void check_queued(struct checker *c, bool wait)
 {
-	struct parent_dir parent = {.fd = -1};
+	struct parent_dirs *parents = xcalloc(1, sizeof(*parents));
 	uint32_t *slots = NULL, slots_cap = 0;
 
 	for (;;) {
@@ -234,7 +276,7 @@ static void check_queued(struct checker *c, bool wait)
 					slots_cap = 4 * g->count;
 					slots = xrealloc(slots, slots_cap * sizeof(*slots));
 				}
-				check_group(c, g, &parent, slots);
+				check_group(c, g, parents, slots);
 			}
 			continue;
 		}
@@ -248,8 +290,8 @@ static void check_queued(struct checker *c, bool wait)
 		pthread_mutex_unlock(&c->lock);
 	}
 	free(slots);
-	if (parent.fd >= 0)
-		close(parent.fd);
+	parents_close(parents);
+	free(parents);
 }
 
 static void *checker_thread(void *arg)

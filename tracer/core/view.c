@@ -435,15 +435,17 @@ int view_declare_node(struct view *v, uint32_t node, enum layer_kind kind, const
 		      const char **conflict)
 {
 	struct vnode *n = &v->nodes[node];
-	char buf[PATH_MAX];
-	const char *dest = view_node_path(v, node, buf);
-	bool same = src && (src == dest || strcmp(src, dest) == 0);
+	struct table t;
+	bool same;
 
+	/* Compared where the node keeps its path, unmade (a manifest declares thousands). */
+	view_builder_table(v, &t);
+	same = src && node_path_is(&t, n, src, strlen(src));
 	if (n->type == NODE_DECL && n->layer == LAYER_INPUT && kind == LAYER_INPUT) {
 		/* The earlier source: from itself, the DEST (whose name alone the node may keep). */
 		static char earlier_buf[PATH_MAX];
-		const char *earlier =
-		    n->src == n->path ? strcpy(earlier_buf, dest) : view_builder_string(v, n->src);
+		const char *earlier = n->src == n->path ? view_node_path(v, node, earlier_buf)
+							: view_builder_string(v, n->src);
 
 		/* Compared as strings: sources are resolved the same way. */
 		if (strcmp(earlier, src) != 0) {

@@ -19,6 +19,17 @@
 
 /* SIZE bytes (0: NULL), zeroed. */
 void *big_alloc(size_t size);
+/*
+ * SIZE bytes (0: NULL), zeroed, in pages of 4 kB even where huge pages
+ * would do: for a buffer filled once from its start (a file read into it).
+ * A virtual machine's host may have taken back the huge pages free in the
+ * guest, and backing one again costs far more than the faults of its 4 kB
+ * pages, which the guest keeps at hand (bench/README.md, "View setup").
+ * Freed, resized and moved as any other.
+ */
+void *big_alloc_small_pages(size_t size);
+/* Fault in the LEN bytes at P (of big_alloc*) at once, before they are written: a hint. */
+void big_populate(void *p, size_t len);
 /* P (of OLD bytes) grown or shrunk to NEW bytes, perhaps moved; what it held is kept. */
 void *big_resize(void *p, size_t old_size, size_t new_size);
 /* Free P of SIZE bytes (NULL: nothing). */

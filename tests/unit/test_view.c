@@ -724,6 +724,78 @@ Test(view, manifest_read_in_chunks)
 }
 
 /*
+ * The view keeps its own copy of a manifest: the file rewritten in place
+ * and cut short afterwards changes nothing, even in a page that no line
+ * ends in (nothing written there while parsing). A private mapping of the
+ * file would not do: cutting a file short takes even a private copy's pages
+ * from a mapping of it. A manifest of whole pages whose last line has no
+ * newline (its NUL is past the file's end) parses alike.
+ */
+Test(view, manifest_rewritten_after_it_is_read)
+{
+	char comp[201], dest[PATH_MAX] = "deep", src[PATH_MAX] = "long", *xs;
+	const char *last = "b/y\tsrc/b.h";
+	struct strbuf sb = {0};
+	struct view *v = view_new();
+	char *err = NULL;
+	const char *m;
+	size_t at;
+	int fd;
+
+	/* A line of about 7,700 bytes: a page lies wholly inside it. */
+	memset(comp, 'c', 200);
+	comp[200] = '\0';
+	for (int i = 0; i < 19; i++) {
+		strcat(strcat(dest, "/"), comp);
+		strcat(strcat(src, "/"), comp);
+	}
+	strcat(dest, "/f");
+	strcat(src, "/f");
+	touch(tp(src));
+	/* The first line a page long with its comment, so the second one starts on the next page. */
+	strbuf_addstr(&sb, "a/x\tsrc/a.c #");
+	while (sb.len < 4090)
+		strbuf_addch(&sb, 'c');
+	strbuf_addch(&sb, '\n');
+	at = sb.len;
+	strbuf_addf(&sb, "%s\t%s\n%s\n", dest, tp(src), last);
+	cr_assert_leq((at / 4096 + 2) * 4096, at + strlen(dest) + 1 + strlen(tp(src)));
+	m = write_manifest(sb.buf);
+	cr_assert_eq(view_add_inputs(v, m, T, &err), 0, "%s", err ? err : "");
+	xs = xmalloc(sb.len);
+	memset(xs, 'x', sb.len);
+	fd = open(m, O_WRONLY);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pwrite(fd, xs, sb.len, 0), (ssize_t)sb.len);
+	cr_assert_eq(ftruncate(fd, 10), 0);
+	close(fd);
+	free(xs);
+	seal_ok(v);
+	cr_assert_eq(view_input_count(v), 3);
+	cr_assert_str_eq(look(v, tp(dest)).host, tp(src));
+	cr_assert_str_eq(strchr(view_input_line(v, 1), '\t') + 1, tp(src));
+	cr_assert_str_eq(look(v, tp("b/y")).host, tp("src/b.h"));
+	view_free(v);
+
+	/* Two whole pages, the last line without its newline. */
+	strbuf_reset(&sb);
+	strbuf_addstr(&sb, "a/x\tsrc/a.c\n#");
+	while (sb.len < 8192 - strlen(last) - 1)
+		strbuf_addch(&sb, '#');
+	strbuf_addf(&sb, "\n%s", last);
+	cr_assert_eq(sb.len, 8192);
+	m = write_manifest_n("pages.txt", sb.buf, sb.len);
+	v = view_new();
+	cr_assert_eq(view_add_inputs(v, m, T, &err), 0, "%s", err ? err : "");
+	seal_ok(v);
+	cr_assert_eq(view_input_count(v), 2);
+	cr_assert_str_eq(view_input_line(v, 1), last);
+	cr_assert_str_eq(look(v, tp("b/y")).host, tp("src/b.h"));
+	view_free(v);
+	strbuf_release(&sb);
+}
+
+/*
  * A manifest from a pipe (--inputs <(...)): its size is not known, so it is
  * read whole, its buffer grown past its first 64 kB, then parsed; a broken
  * line in it is still named by its number.

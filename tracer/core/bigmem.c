@@ -45,6 +45,16 @@ static void want_huge(void *p, size_t size)
 		(void)madvise(p, size, MADV_HUGEPAGE);
 }
 
+static void *map_new(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("out of memory (%zu bytes)", size);
+	return p;
+}
+
 void *big_alloc(size_t size)
 {
 	void *p;
@@ -52,12 +62,37 @@ void *big_alloc(size_t size)
 	if (size == 0)
 		return NULL;
 	size = map_size(size);
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		 -1, 0);
-	if (p == MAP_FAILED)
-		die("out of memory (%zu bytes)", size);
+	p = map_new(size);
 	want_huge(p, size);
 	return p;
+}
+
+void *big_alloc_small_pages(size_t size)
+{
+	void *p;
+
+	if (size == 0)
+		return NULL;
+	/* The same size as big_alloc's, so that it is freed and moved alike. */
+	size = map_size(size);
+	p = map_new(size);
+	(void)madvise(p, size, MADV_NOHUGEPAGE); /* where the kernel makes them unasked */
+	return p;
+}
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+void big_populate(void *p, size_t len)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	uintptr_t start = (uintptr_t)p & ~(page - 1);
+
+	/* One call instead of a fault a page; an older kernel faults them as they are written. */
+	if (len)
+		(void)madvise((void *)start, big_round((uintptr_t)p + len - start),
+			      MADV_POPULATE_WRITE);
 }
 
 void *big_resize(void *p, size_t old_size, size_t new_size)

@@ -470,7 +470,8 @@ static int read_and_parse(struct manifest *m, int fd, off_t size)
 	int ret;
 
 	m->cap = chunked ? (size_t)size + 1 : 65536;
-	m->data = big_alloc(m->cap);
+	/* Filled from its start, at once: 4 kB pages the kernel has at hand (bigmem.h). */
+	m->data = chunked ? big_alloc_small_pages(m->cap) : big_alloc(m->cap);
 	/*
 	 * The view keeps the text from now on (its lines, and the names and
 	 * SRCs written there) when it cannot move any more. Every line has a
@@ -491,6 +492,8 @@ static int read_and_parse(struct manifest *m, int fd, off_t size)
 			m->cap *= 2;
 			continue;
 		}
+		if (chunked)
+			big_populate(m->data + m->size, room > READ_CHUNK ? READ_CHUNK : room);
 		got = read(fd, m->data + m->size, chunked && room > READ_CHUNK ? READ_CHUNK : room);
 		if (got < 0 && errno == EINTR)
 			continue;

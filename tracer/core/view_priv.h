@@ -38,18 +38,48 @@ int view_declare(struct view *v, enum layer_kind kind, const char *src, const ch
  */
 #define HASH_SEED 0x2545f491u
 
+/*
+ * The last LEN % 8 bytes of the component C (LEN bytes) as a number, the
+ * first byte lowest: in two loads at most, none outside C, instead of a
+ * byte at a time.
+ */
+static inline uint64_t hash_tail(const char *c, size_t len)
+{
+	size_t t = len % 8;
+	uint64_t w;
+	uint32_t a, b;
+	uint16_t s, u;
+
+	if (t == 0)
+		return 0;
+	if (len >= 8) {
+		memcpy(&w, c + len - 8, 8);
+		return w >> (8 * (8 - t));
+	}
+	/* Two overlapping loads: the bytes both hold are the same. */
+	if (t >= 4) {
+		memcpy(&a, c, 4);
+		memcpy(&b, c + t - 4, 4);
+		return a | (uint64_t)b << (8 * (t - 4));
+	}
+	if (t >= 2) {
+		memcpy(&s, c, 2);
+		memcpy(&u, c + t - 2, 2);
+		return s | (uint64_t)u << (8 * (t - 2));
+	}
+	return (unsigned char)c[0];
+}
+
 static inline uint32_t hash_component(uint32_t h, const char *c, size_t len)
 {
 	uint64_t x = (uint64_t)h * 0x9e3779b97f4a7c15ull ^ len, w;
-	size_t i = 0;
 
-	for (; i + 8 <= len; i += 8) {
+	for (size_t i = 0; i + 8 <= len; i += 8) {
 		memcpy(&w, c + i, 8);
 		x = (x ^ w) * 0xff51afd7ed558ccdull;
 		x ^= x >> 31;
 	}
-	for (w = 0; i < len; i++)
-		w |= (uint64_t)(unsigned char)c[i] << (8 * (i & 7));
+	w = hash_tail(c, len);
 	x = (x ^ w) * 0xc4ceb9fe1a85ec53ull;
 	return (uint32_t)(x >> 32) ^ (uint32_t)x;
 }

@@ -100,7 +100,7 @@ static enum path_shape path_shape(const char *p, size_t len)
 		if (n == 8)
 			memcpy(&w, p + i, 8); /* one load */
 		else
-			memcpy(&w, p + i, n);
+			w = word_tail(p, len); /* the last N bytes: I is a multiple of 8 */
 		w = le64toh(w);
 		slashes = bytes_equal(w, '/');
 		if (n < 8)

@@ -39,11 +39,11 @@ int view_declare(struct view *v, enum layer_kind kind, const char *src, const ch
 #define HASH_SEED 0x2545f491u
 
 /*
- * The last LEN % 8 bytes of the component C (LEN bytes) as a number, the
+ * The last LEN % 8 bytes of C (LEN bytes: a component, a path) as a number, the
  * first byte lowest: in two loads at most, none outside C, instead of a
  * byte at a time.
  */
-static inline uint64_t hash_tail(const char *c, size_t len)
+static inline uint64_t word_tail(const char *c, size_t len)
 {
 	size_t t = len % 8;
 	uint64_t w;
@@ -79,7 +79,7 @@ static inline uint32_t hash_component(uint32_t h, const char *c, size_t len)
 		x = (x ^ w) * 0xff51afd7ed558ccdull;
 		x ^= x >> 31;
 	}
-	w = hash_tail(c, len);
+	w = word_tail(c, len);
 	x = (x ^ w) * 0xc4ceb9fe1a85ec53ull;
 	return (uint32_t)(x >> 32) ^ (uint32_t)x;
 }

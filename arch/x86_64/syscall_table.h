@@ -110,6 +110,7 @@ ROW(accept,       43, SYS_KIND_SOCKNAME, P(NOFD, 1, OP_NONE), P_NONE, .view_only
 ROW(accept4,     288, SYS_KIND_SOCKNAME, P(NOFD, 1, OP_NONE), P_NONE, .view_only = true, .exit_stop = true, .stop_if_arg_nonzero = 1),
 ROW(recvfrom,     45, SYS_KIND_SOCKNAME, P(NOFD, 4, OP_NONE), P_NONE, .view_only = true, .exit_stop = true, .stop_if_arg_nonzero = 4),
 ROW(recvmsg,      47, SYS_KIND_SOCKNAME, P(NOFD, 1, OP_NONE), P_NONE, .view_only = true, .exit_stop = true),
+ROW(recvmmsg,    299, SYS_KIND_SOCKNAME, P(NOFD, 1, OP_NONE), P_NONE, .view_only = true, .exit_stop = true),
 /* what cannot be followed: refused, and reported */
 REFUSE(chroot,       161, EPERM),
 REFUSE(pivot_root,   155, EPERM),

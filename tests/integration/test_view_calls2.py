@@ -8,8 +8,9 @@ root):
   mount point;
 - statfs and fstatfs of a path in a read-only layer (--ro-bind, --root, an input, a virtual
   directory) say ST_RDONLY, as a read-only bind mount does; a writable one does not;
-- recvfrom and recvmsg of an AF_UNIX datagram hand back the sender's view path, not its host
-  path.
+- recvfrom, recvmsg and recvmmsg of an AF_UNIX datagram hand back the sender's view path, not
+  its host path, also into a name buffer long enough for the view path but not for the host
+  path (cut to the buffer, with the whole length, as the kernel cuts).
 
 As root and as nobody."""
 import os
@@ -221,6 +222,39 @@ c.send(b"four")
 t("recvfrom connected", lambda: s.recvfrom(10)[1])
 t("getsockname", lambda: c.getsockname())
 t("getpeername", lambda: c.getpeername())
+class Iov(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+class Hdr(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint),
+                ("iov", ctypes.POINTER(Iov)), ("iovlen", ctypes.c_size_t),
+                ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
+                ("flags", ctypes.c_int)]
+class Msg(ctypes.Structure):
+    _fields_ = [("hdr", Hdr), ("len", ctypes.c_uint)]
+def recv_names(sizes, mmsg=True):
+    # Each message: its data, the name's length told, the name as it is in the buffer.
+    msgs, keep = (Msg * len(sizes))(), []
+    for m, size in zip(msgs, sizes):
+        name, data = ctypes.create_string_buffer(size), ctypes.create_string_buffer(16)
+        keep += [name, data, Iov(ctypes.cast(data, ctypes.c_void_p), 16)]
+        m.hdr.name, m.hdr.namelen = ctypes.cast(name, ctypes.c_void_p), size
+        m.hdr.iov, m.hdr.iovlen = ctypes.pointer(keep[-1]), 1
+    if mmsg:
+        n = libc.recvmmsg(s.fileno(), msgs, len(sizes), 0, None)
+    else:
+        n = libc.recvmsg(s.fileno(), msgs, 0)
+        n, msgs[0].len = (1, n) if n >= 0 else (n, 0)
+    if n < 0:
+        raise OSError(ctypes.get_errno(), "recv")
+    return " ".join(f"{keep[3 * i + 1].raw[:m.len].decode()}:{m.hdr.namelen}:"
+                    f"{keep[3 * i].raw[2:].split(bytes(1))[0].decode()}"
+                    for i, m in enumerate(msgs[:n]))
+view = len(D + '/cli.sock') + 3
+for i in range(5):
+    c.send(b"m%d" % i)
+t("recvmmsg", lambda: recv_names([110, view, 8]))
+t("recvmmsg tiny", lambda: recv_names([0]))
+t("recvmsg short", lambda: recv_names([view], mmsg=False))
 u = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 u.sendto(b"five", D + '/srv.sock')
 t("recvfrom unbound sender", lambda: repr(s.recvfrom(10)[1]))
@@ -229,7 +263,8 @@ t("recvfrom unbound sender", lambda: repr(s.recvfrom(10)[1]))
 
 def received_addresses():
     """recvfrom and recvmsg handed back the sender's host path (below the scratch directory)
-    instead of the path it bound in the view."""
+    instead of the path it bound in the view; recvmmsg did, and so did all of them into a name
+    buffer too short for the host path (its start, with the host path's length)."""
     dest = absent_view_path("/review") + "/sock"
     for who in WHO:
         d = os.path.realpath(scratch_dir())
@@ -239,6 +274,15 @@ def received_addresses():
             check(got.get(name) == dest + "/cli.sock", f"{name} names the sender by its view "
                   f"path ({who}): {said(got, p)}")
         check(got.get("getpeername") == dest + "/srv.sock", f"getpeername too: {said(got, p)}")
+        cli, n = dest + "/cli.sock", len(dest + "/cli.sock") + 3
+        want = f"m0:{n}:{cli} m1:{n}:{cli} m2:{n}:{cli[:6]}"
+        check(got.get("recvmmsg") == want, f"recvmmsg names each sender by its view path, cut "
+              f"to a buffer too short for the host path with the whole length ({who}): "
+              f"{said(got, p)}")
+        check(got.get("recvmmsg tiny") == f"m3:{n}:", f"also into a buffer of none ({who}): "
+              f"{said(got, p)}")
+        check(got.get("recvmsg short") == f"m4:{n}:{cli}", f"recvmsg into a buffer too short "
+              f"for the host path names the sender by its view path ({who}): {said(got, p)}")
         check(got.get("recv") == "three", f"recv without an address works: {said(got, p)}")
         check(got.get("recvfrom unbound sender") in ("''", "None"),
               f"an unbound sender has no name: {said(got, p)}")

@@ -85,12 +85,20 @@ char **read_argv(struct thread *th, unsigned long argv);
 int remap_exec(struct thread *th, struct remap *m, const struct syscall_desc *d,
 	       const struct exec_plan *p);
 /*
- * getsockname, getpeername, accept, recvfrom, recvmsg (the row D): note the
- * size of the buffer an address is handed back in (false: no room for a
- * path, nothing to translate),
+ * sockets.c, view mode: getsockname, getpeername, accept, recvfrom,
+ * recvmsg, recvmmsg (the row D) hand back AF_UNIX addresses, which must
+ * name the view path. At the entry: whether the exit stop is needed (false:
+ * no address asked for, or the call was refused); a buffer too short for
+ * some address gets room in the scratch area instead, the registers going
+ * back at the exit.
  */
-bool sockname_stop(struct thread *th, const struct syscall_desc *d, const arch_regs *regs);
-/* and at the exit, hand back the view path of an AF_UNIX address. */
+bool sockname_stop(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+		   const arch_regs *regs);
+/*
+ * At the exit, before the registers go back (remap_restore()): the
+ * program's buffers get the view's addresses, cut to them as the kernel
+ * cuts, and the whole lengths.
+ */
 void sockname_exit(struct tracer *t, struct thread *th, const struct syscall_desc *d);
 /* statfs, fstatfs of a read-only layer: at the exit, ST_RDONLY in f_flags, as a ro bind has. */
 void statfs_exit(struct thread *th);

@@ -675,7 +675,7 @@ bool handle_syscall_stop(struct tracer *t, struct thread *th)
 			answer_getcwd(t, th, &regs);
 		return false;
 	case SYS_KIND_SOCKNAME:
-		if (!t->view || !sockname_stop(th, d, &regs))
+		if (!t->view || !sockname_stop(t, th, d, &regs))
 			return restore;
 		break;
 	}
@@ -690,6 +690,9 @@ void handle_syscall_exit(struct tracer *t, struct thread *th)
 {
 	const struct syscall_desc *d = th->exit_pending;
 
+	/* An address handed back into the scratch area is read there before the registers go back. */
+	if (d && d->kind == SYS_KIND_SOCKNAME)
+		sockname_exit(t, th, d);
 	remap_restore(th);
 	th->exit_pending = NULL;
 	if (!d)
@@ -698,8 +701,6 @@ void handle_syscall_exit(struct tracer *t, struct thread *th)
 		t->cwd_generation++; /* the new directory is in place: cached ones are stale */
 	else if (d->kind == SYS_KIND_AFFINITY)
 		cpu_syscall_exit(t, th);
-	else if (d->kind == SYS_KIND_SOCKNAME)
-		sockname_exit(t, th, d);
 	else if (d->exit_if_read_only)
 		statfs_exit(th);
 }

@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: MIT
 /*
- * AF_UNIX addresses that name files, at a call's entry: bind, connect and
+ * AF_UNIX addresses that name files. At a call's entry: bind, connect and
  * sendto name a socket file by path, so the path is recorded, and in a view
- * the address is rewritten to carry the host path (sendmsg's addresses,
- * inside a message header, are refused when they would need it). The
- * addresses the kernel hands back (getsockname, accept, recvfrom, ...) are
- * view_calls.c's, at the exit.
+ * the address is rewritten to carry the host path (sendmsg's and
+ * sendmmsg's addresses, inside message headers, are refused when they
+ * would need it). In a view, at the exit: the addresses the kernel hands
+ * back (getsockname, getpeername, accept, recvfrom, recvmsg, recvmmsg)
+ * name the socket by its view path.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -165,4 +167,271 @@ void handle_msghdr(struct tracer *t, struct thread *th, const struct syscall_des
 			return;
 		}
 	}
+}
+
+/* No AF_UNIX address is longer: a buffer this long is never cut. */
+#define SUN_SIZE ((int)sizeof(struct sockaddr_un))
+/* The messages a recvmmsg takes at most (the kernel's UIO_MAXIOV). */
+#define MSGS_MAX 1024
+/* What the scratch area surely holds for one call (remap_place() keeps a header, aligns). */
+#define ROOM (REMAP_MAX_BYTES - 64)
+
+/*
+ * The address SUN the kernel handed back, KLEN bytes long (SUN holds all
+ * of an AF_UNIX one), changed to name its socket file by the view path;
+ * *LEN the length of the address then. False when it stays as it is (not
+ * a path, seen at the same path, or a view path too long for an address).
+ */
+static bool view_address(struct tracer *t, struct sockaddr_un *sun, int klen, int *len)
+{
+	char host[sizeof(sun->sun_path) + 1], view[PATH_MAX];
+	size_t n;
+
+	*len = klen;
+	if (klen <= (int)offsetof(struct sockaddr_un, sun_path) || klen > SUN_SIZE ||
+	    sun->sun_family != AF_UNIX || sun->sun_path[0] != '/')
+		return false;
+	/* A path of the whole sun_path has no NUL. */
+	n = strnlen(sun->sun_path, klen - offsetof(struct sockaddr_un, sun_path));
+	memcpy(host, sun->sun_path, n);
+	host[n] = '\0';
+	if (viewfs_view_path(t, host, view) < 0 || strcmp(view, host) == 0 ||
+	    strlen(view) >= sizeof(sun->sun_path))
+		return false;
+	memset(sun->sun_path, 0, sizeof(sun->sun_path));
+	memcpy(sun->sun_path, view, strlen(view));
+	*len = (int)(offsetof(struct sockaddr_un, sun_path) + strlen(view) + 1);
+	return true;
+}
+
+/* The address SUN, LEN bytes, into the program's buffer ADDR of SIZE: cut to it, as the kernel. */
+static int put_address(struct thread *th, unsigned long addr, int size,
+		       const struct sockaddr_un *sun, int len)
+{
+	int n = len < size ? len : size;
+
+	return n > 0 ? tracee_write(th->tid, addr, sun, n) : 0;
+}
+
+/* At the exit stop: the call returns RET instead (the program's buffer was not writable). */
+static void set_result(struct thread *th, arch_regs *regs, long ret)
+{
+	arch_skip_syscall(regs, ret);
+	ptrace(PTRACE_SETREGS, th->tid, 0, regs);
+}
+
+static bool is_msgs_call(const struct syscall_desc *d)
+{
+	return d->nr == __NR_recvmsg || d->nr == __NR_recvmmsg;
+}
+
+/* Where getsockname, accept, recvfrom... are given room for any address instead of the program's. */
+struct address_room {
+	struct sockaddr_un sun;
+	int len;
+};
+
+/* A message header whose name buffer is too short for some address. */
+static bool name_may_be_cut(const struct msghdr *h)
+{
+	return h->msg_name && (int)h->msg_namelen >= 0 && (int)h->msg_namelen < SUN_SIZE;
+}
+
+/*
+ * recvmsg, recvmmsg: the kernel writes each sender's address where the
+ * message header's msg_name points, msg_namelen bytes at most. A header
+ * whose buffer is too short for some address (a host path may be cut
+ * where its view path would fit) is given room in the scratch area: the
+ * headers are copied there (the program's own stay as they are), those
+ * copies point at room for a whole address, and the call reads the
+ * copies. A recvmmsg of more messages than the room holds receives fewer
+ * at a time, as it may anyway (a signal, MSG_WAITFORONE).
+ */
+static bool msgs_stop(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+		      const arch_regs *regs)
+{
+	static struct mmsghdr msgs[MSGS_MAX];
+	static const char blank[ROOM];
+	bool mmsg = d->nr == __NR_recvmmsg;
+	size_t stride = mmsg ? sizeof(struct mmsghdr) : sizeof(struct msghdr);
+	unsigned long vec = arch_arg(regs, 1), suns, at;
+	size_t vlen = mmsg ? (unsigned)arch_arg(regs, 2) : 1, n, count, shorts = 0, need = 0, i;
+	struct remap m;
+
+	if (vlen > MSGS_MAX)
+		vlen = MSGS_MAX;
+	/* The headers the kernel can read: it stops at the first it cannot. */
+	n = vlen;
+	if (tracee_read(th->tid, vec, msgs, n * stride) < 0)
+		for (n = 0; n < vlen; n++)
+			if (tracee_read(th->tid, vec + n * stride, &msgs[n], stride) < 0)
+				break;
+	for (i = 0; i < n && !name_may_be_cut(&msgs[i].msg_hdr); i++)
+		;
+	if (i == n)
+		return n > 0; /* the addresses are whole: changed in place at the exit */
+	for (count = 0; count < n; count++) {
+		bool cut = name_may_be_cut(&msgs[count].msg_hdr);
+
+		if (need + stride + (cut ? SUN_SIZE : 0) > ROOM)
+			break;
+		need += stride + (cut ? SUN_SIZE : 0);
+		shorts += cut;
+	}
+	/* Room for the addresses first, then the copies pointing at it. */
+	remap_begin(&m, regs);
+	suns = shorts ? remap_place(th, &m, blank, shorts * SUN_SIZE) : 0;
+	for (i = 0, shorts = 0; suns && i < count; i++) {
+		struct msghdr *h = &msgs[i].msg_hdr;
+
+		if (name_may_be_cut(h)) {
+			h->msg_name = (void *)(suns + shorts++ * SUN_SIZE);
+			h->msg_namelen = SUN_SIZE;
+		}
+	}
+	at = suns || !shorts ? remap_place(th, &m, msgs, count * stride) : 0;
+	if (!at) {
+		refuse_call(t, th, d, regs, EFAULT,
+			    "no room in the process for the addresses handed back (its scratch "
+			    "mapping could not be made)");
+		return false;
+	}
+	arch_set_arg(&m.regs, 1, at);
+	/* The kernel reads no header past the copies. */
+	if (mmsg)
+		arch_set_arg(&m.regs, 2, count);
+	m.changed = true;
+	return remap_commit(th, &m, regs, false);
+}
+
+bool sockname_stop(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+		   const arch_regs *regs)
+{
+	struct address_room room = {.len = SUN_SIZE};
+	int arg = d->paths[0].path, size;
+	unsigned long addr = arch_arg(regs, arg), lenp = arch_arg(regs, arg + 1), at;
+	struct remap m;
+
+	if (is_msgs_call(d))
+		return msgs_stop(t, th, d, regs);
+	/* No address asked for, or the kernel's EFAULT or EINVAL. */
+	if (!addr || !lenp || tracee_read(th->tid, lenp, &size, sizeof(size)) < 0 || size < 0)
+		return false;
+	th->sockname_size = size;
+	if (size >= SUN_SIZE)
+		return true; /* the address is whole in the buffer: changed in place at the exit */
+	/*
+	 * Too short for some address (a host path may be cut where its view
+	 * path would fit): the kernel is given room for any in the scratch
+	 * area, and the program the view's at the exit.
+	 */
+	remap_begin(&m, regs);
+	at = remap_place(th, &m, &room, sizeof(room));
+	if (!at) {
+		refuse_call(t, th, d, regs, EFAULT,
+			    "no room in the process for the address handed back (its scratch "
+			    "mapping could not be made)");
+		return false;
+	}
+	arch_set_arg(&m.regs, arg, at + offsetof(struct address_room, sun));
+	arch_set_arg(&m.regs, arg + 1, at + offsetof(struct address_room, len));
+	m.changed = true;
+	return remap_commit(th, &m, regs, false);
+}
+
+/* getsockname, accept, recvfrom...: REGS as at the exit, before the arguments go back. */
+static void address_exit(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+			 arch_regs *regs)
+{
+	bool moved = th->restore_pending;
+	const arch_regs *own = moved ? &th->saved_regs : regs;
+	int arg = d->paths[0].path, klen, len;
+	struct sockaddr_un sun;
+	bool changed;
+
+	if (tracee_read(th->tid, arch_arg(regs, arg + 1), &klen, sizeof(klen)) < 0 || klen < 0)
+		return;
+	memset(&sun, 0, sizeof(sun));
+	if (klen > 0 &&
+	    tracee_read(th->tid, arch_arg(regs, arg), &sun, klen < SUN_SIZE ? klen : SUN_SIZE) < 0)
+		return;
+	changed = view_address(t, &sun, klen, &len);
+	if (!moved && !changed)
+		return;
+	/* As the kernel: the whole length is told, the address cut to the buffer. */
+	if (put_address(th, arch_arg(own, arg), (int)th->sockname_size, &sun, len) < 0 ||
+	    tracee_write(th->tid, arch_arg(own, arg + 1), &len, sizeof(len)) < 0)
+		set_result(th, regs, -EFAULT);
+}
+
+/*
+ * One message received: GOT the header the kernel filled (a copy when
+ * MOVED), AT the program's own (STRIDE bytes). 0 or -EFAULT.
+ */
+static int msg_exit(struct tracer *t, struct thread *th, struct mmsghdr *got, unsigned long at,
+		    size_t stride, bool moved)
+{
+	struct msghdr *h = &got->msg_hdr, mine = *h;
+	int len = (int)h->msg_namelen, err;
+	struct sockaddr_un sun;
+	bool changed = false;
+
+	if (moved && tracee_read(th->tid, at, &mine, sizeof(mine)) < 0)
+		return -EFAULT;
+	memset(&sun, 0, sizeof(sun));
+	if (h->msg_name && len > 0 &&
+	    tracee_read(th->tid, (unsigned long)h->msg_name, &sun,
+			len < SUN_SIZE ? len : SUN_SIZE) == 0)
+		changed = view_address(t, &sun, len, &len);
+	if (h->msg_name != mine.msg_name) /* the kernel wrote into the room given */
+		err =
+		    put_address(th, (unsigned long)mine.msg_name, (int)mine.msg_namelen, &sun, len);
+	else if (changed)
+		err = put_address(th, (unsigned long)mine.msg_name, SUN_SIZE, &sun, len);
+	else
+		err = 0;
+	h->msg_name = mine.msg_name;
+	h->msg_namelen = len;
+	/* A copy goes back whole: msg_namelen, msg_controllen, msg_flags, msg_len. */
+	if (err == 0 && moved)
+		err = tracee_write(th->tid, at, got, stride);
+	else if (err == 0 && changed)
+		err = tracee_write(th->tid, at + offsetof(struct msghdr, msg_namelen),
+				   &h->msg_namelen, sizeof(h->msg_namelen));
+	return err < 0 ? -EFAULT : 0;
+}
+
+/* recvmsg, recvmmsg: REGS as at the exit, before the arguments go back. */
+static void msgs_exit(struct tracer *t, struct thread *th, const struct syscall_desc *d,
+		      arch_regs *regs)
+{
+	static struct mmsghdr got[MSGS_MAX];
+	bool mmsg = d->nr == __NR_recvmmsg, moved = th->restore_pending;
+	size_t stride = mmsg ? sizeof(struct mmsghdr) : sizeof(struct msghdr);
+	long ret = arch_return_value(regs);
+	size_t count = mmsg ? (size_t)ret : 1;
+	unsigned long own = arch_arg(moved ? &th->saved_regs : regs, 1);
+
+	/* The messages received: their headers are the copies when moved. */
+	if (count > MSGS_MAX || tracee_read(th->tid, arch_arg(regs, 1), got, count * stride) < 0)
+		return;
+	for (size_t i = 0; i < count; i++) {
+		if (msg_exit(t, th, &got[i], own + i * stride, stride, moved) < 0) {
+			/* As the kernel: the messages before, else EFAULT. */
+			set_result(th, regs, mmsg && i ? (long)i : -EFAULT);
+			return;
+		}
+	}
+}
+
+void sockname_exit(struct tracer *t, struct thread *th, const struct syscall_desc *d)
+{
+	arch_regs regs;
+
+	if (ptrace(PTRACE_GETREGS, th->tid, 0, &regs) < 0 || arch_return_value(&regs) < 0)
+		return;
+	if (is_msgs_call(d))
+		msgs_exit(t, th, d, &regs);
+	else
+		address_exit(t, th, d, &regs);
 }

@@ -5,9 +5,10 @@
  * it would in a mount namespace built from the same declarations (ENOENT,
  * EROFS, EBUSY, ENOTEMPTY); whether the path as written already reaches it
  * (then nothing is rewritten and no exit stop is taken); and the answers
- * of calls that hand a path back (getcwd, readlink of /proc's magic links,
- * AF_UNIX names), which must be view paths; openat2's resolve flags, which
- * the view enforces itself; ST_RDONLY in a statfs of a read-only layer.
+ * of calls that hand a path back (getcwd, readlink of /proc's magic
+ * links), which must be view paths (AF_UNIX names are sockets.c's);
+ * openat2's resolve flags, which the view enforces itself; ST_RDONLY in a
+ * statfs of a read-only layer.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,12 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "ptvfs/util.h"
@@ -362,79 +361,6 @@ void answer_getcwd(struct tracer *t, struct thread *th, const arch_regs *regs)
 	else if (tracee_write(th->tid, arch_arg(regs, 0), cwd, len) < 0)
 		ret = -EFAULT;
 	skip_call(th, regs, ret);
-}
-
-/*
- * Where the call D hands an address back: the buffer and the pointer to its
- * length, as the kernel's move_addr_to_user() writes them (for recvmsg,
- * msg_name and msg_namelen of the message header). False when none.
- */
-static bool address_out(struct thread *th, const struct syscall_desc *d, const arch_regs *regs,
-			unsigned long *addr, unsigned long *lenp)
-{
-	int arg = d->paths[0].path;
-
-	if (d->nr == __NR_recvmsg) {
-		unsigned long hdr = arch_arg(regs, arg);
-		void *name;
-
-		if (tracee_read(th->tid, hdr + offsetof(struct msghdr, msg_name), &name,
-				sizeof(name)) < 0)
-			return false;
-		*addr = (unsigned long)name;
-		*lenp = hdr + offsetof(struct msghdr, msg_namelen);
-	} else {
-		*addr = arch_arg(regs, arg);
-		*lenp = arch_arg(regs, arg + 1);
-	}
-	return *addr && *lenp;
-}
-
-bool sockname_stop(struct thread *th, const struct syscall_desc *d, const arch_regs *regs)
-{
-	unsigned long addr, lenp;
-	int size = 0;
-
-	if (!address_out(th, d, regs, &addr, &lenp) ||
-	    tracee_read(th->tid, lenp, &size, sizeof(size)) < 0 ||
-	    size <= (int)offsetof(struct sockaddr_un, sun_path))
-		return false;
-	th->sockname_size = size;
-	return true;
-}
-
-void sockname_exit(struct tracer *t, struct thread *th, const struct syscall_desc *d)
-{
-	struct sockaddr_un sun;
-	char view[PATH_MAX];
-	unsigned long addr, lenp;
-	arch_regs regs;
-	int len;
-	size_t n, want;
-
-	if (ptrace(PTRACE_GETREGS, th->tid, 0, &regs) < 0 || arch_return_value(&regs) < 0 ||
-	    !address_out(th, d, &regs, &addr, &lenp) ||
-	    tracee_read(th->tid, lenp, &len, sizeof(len)) < 0)
-		return;
-	n = len < (int)sizeof(sun) ? len : sizeof(sun);
-	if (n > th->sockname_size)
-		n = th->sockname_size;
-	memset(&sun, 0, sizeof(sun));
-	if (n <= offsetof(struct sockaddr_un, sun_path) ||
-	    tracee_read(th->tid, addr, &sun, n) < 0 || sun.sun_family != AF_UNIX ||
-	    sun.sun_path[0] != '/')
-		return;
-	sun.sun_path[sizeof(sun.sun_path) - 1] = '\0';
-	if (viewfs_view_path(t, sun.sun_path, view) < 0 || strcmp(view, sun.sun_path) == 0 ||
-	    strlen(view) >= sizeof(sun.sun_path))
-		return;
-	memset(sun.sun_path, 0, sizeof(sun.sun_path));
-	memcpy(sun.sun_path, view, strlen(view));
-	/* As the kernel: the whole length is told, the address cut to the buffer. */
-	want = offsetof(struct sockaddr_un, sun_path) + strlen(view) + 1;
-	len = (int)want;
-	tracee_write(th->tid, addr, &sun, want < th->sockname_size ? want : th->sockname_size);
-	tracee_write(th->tid, lenp, &len, sizeof(len));
 }
 
 int crosses_layers(struct tracer *t, const struct syscall_desc *d, const struct path_arg pa[2],

@@ -258,6 +258,27 @@ t("recvmsg short", lambda: recv_names([view], mmsg=False))
 u = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 u.sendto(b"five", D + '/srv.sock')
 t("recvfrom unbound sender", lambda: repr(s.recvfrom(10)[1]))
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                      ctypes.c_long]
+ro = libc.mmap(None, 4096, 1, 0x22, -1, 0)  # PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS
+st = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+st.bind(D + '/st.sock')
+st.listen(1)
+sc = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+sc.bind(D + '/stc.sock')
+sc.connect(D + '/st.sock')
+def accept_into_read_only():
+    # The kernel fails before it makes a descriptor: none may be left behind.
+    before = os.dup(0)
+    os.close(before)
+    alen = ctypes.c_uint(16)
+    r = libc.accept4(st.fileno(), ctypes.c_void_p(ro), ctypes.byref(alen), 0)
+    err = errno.errorcode.get(ctypes.get_errno(), "?")
+    after = os.dup(0)
+    os.close(after)
+    return f"{r} {err} {'no descriptor left' if after == before else 'a descriptor left'}"
+t("accept into a read-only buffer", accept_into_read_only)
 """
 
 
@@ -286,6 +307,9 @@ def received_addresses():
         check(got.get("recv") == "three", f"recv without an address works: {said(got, p)}")
         check(got.get("recvfrom unbound sender") in ("''", "None"),
               f"an unbound sender has no name: {said(got, p)}")
+        check(got.get("accept into a read-only buffer") == "-1 EFAULT no descriptor left",
+              f"accept into an address buffer it cannot write fails with EFAULT and leaves no "
+              f"descriptor, as natively ({who}): {said(got, p)}")
 
 
 run_sections(openat2_flags, statfs_read_only, received_addresses)

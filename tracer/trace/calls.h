@@ -92,8 +92,7 @@ int remap_exec(struct thread *th, struct remap *m, const struct syscall_desc *d,
  * some address gets room in the scratch area instead, the registers going
  * back at the exit.
  */
-bool sockname_stop(struct tracer *t, struct thread *th, const struct syscall_desc *d,
-		   const arch_regs *regs);
+bool sockname_stop(struct thread *th, const struct syscall_desc *d, const arch_regs *regs);
 /*
  * At the exit, before the registers go back (remap_restore()): the
  * program's buffers get the view's addresses, cut to them as the kernel

@@ -675,7 +675,7 @@ bool handle_syscall_stop(struct tracer *t, struct thread *th)
 			answer_getcwd(t, th, &regs);
 		return false;
 	case SYS_KIND_SOCKNAME:
-		if (!t->view || !sockname_stop(t, th, d, &regs))
+		if (!t->view || !sockname_stop(th, d, &regs))
 			return restore;
 		break;
 	}

@@ -275,7 +275,7 @@ unsigned long remap_place(struct thread *th, struct remap *m, const void *data, 
 	if (len > m->next - m->low)
 		return 0;
 	at = (m->next - len) & ~15UL;
-	if (at < m->low || tracee_write(th->tid, at, data, len) < 0)
+	if (at < m->low || (data && tracee_write(th->tid, at, data, len) < 0))
 		return 0;
 	m->next = at;
 	return at;

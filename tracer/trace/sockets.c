@@ -244,18 +244,18 @@ static bool name_may_be_cut(const struct msghdr *h)
  * where its view path would fit) is given room in the scratch area: the
  * headers are copied there (the program's own stay as they are), those
  * copies point at room for a whole address, and the call reads the
- * copies. A recvmmsg of more messages than the room holds receives fewer
- * at a time, as it may anyway (a signal, MSG_WAITFORONE).
+ * copies. When the room does not hold them all (a recvmmsg of hundreds of
+ * short buffers) or cannot be had (no scratch mapping), the call runs as
+ * the program made it: the addresses are translated where they fit.
+ * Whether the exit stop is needed: no header asks for an address.
  */
-static bool msgs_stop(struct tracer *t, struct thread *th, const struct syscall_desc *d,
-		      const arch_regs *regs)
+static bool msgs_stop(struct thread *th, const struct syscall_desc *d, const arch_regs *regs)
 {
 	static struct mmsghdr msgs[MSGS_MAX];
-	static const char blank[ROOM];
-	bool mmsg = d->nr == __NR_recvmmsg;
+	bool named = false, mmsg = d->nr == __NR_recvmmsg;
 	size_t stride = mmsg ? sizeof(struct mmsghdr) : sizeof(struct msghdr);
 	unsigned long vec = arch_arg(regs, 1), suns, at;
-	size_t vlen = mmsg ? (unsigned)arch_arg(regs, 2) : 1, n, count, shorts = 0, need = 0, i;
+	size_t vlen = mmsg ? (unsigned)arch_arg(regs, 2) : 1, n, shorts = 0, need = 0, i;
 	struct remap m;
 
 	if (vlen > MSGS_MAX)
@@ -266,22 +266,18 @@ static bool msgs_stop(struct tracer *t, struct thread *th, const struct syscall_
 		for (n = 0; n < vlen; n++)
 			if (tracee_read(th->tid, vec + n * stride, &msgs[n], stride) < 0)
 				break;
-	for (i = 0; i < n && !name_may_be_cut(&msgs[i].msg_hdr); i++)
-		;
-	if (i == n)
-		return n > 0; /* the addresses are whole: changed in place at the exit */
-	for (count = 0; count < n; count++) {
-		bool cut = name_may_be_cut(&msgs[count].msg_hdr);
-
-		if (need + stride + (cut ? SUN_SIZE : 0) > ROOM)
-			break;
-		need += stride + (cut ? SUN_SIZE : 0);
-		shorts += cut;
+	for (i = 0; i < n; i++) {
+		named |= msgs[i].msg_hdr.msg_name != NULL;
+		shorts += name_may_be_cut(&msgs[i].msg_hdr);
+		need += stride + (name_may_be_cut(&msgs[i].msg_hdr) ? SUN_SIZE : 0);
 	}
-	/* Room for the addresses first, then the copies pointing at it. */
+	/* The addresses whole, or the room too small: changed in place at the exit. */
+	if (!named || !shorts || need > ROOM)
+		return named;
+	/* Room for the addresses first (the kernel fills it), then the copies pointing at it. */
 	remap_begin(&m, regs);
-	suns = shorts ? remap_place(th, &m, blank, shorts * SUN_SIZE) : 0;
-	for (i = 0, shorts = 0; suns && i < count; i++) {
+	suns = remap_place(th, &m, NULL, shorts * SUN_SIZE);
+	for (i = 0, shorts = 0; suns && i < n; i++) {
 		struct msghdr *h = &msgs[i].msg_hdr;
 
 		if (name_may_be_cut(h)) {
@@ -289,23 +285,34 @@ static bool msgs_stop(struct tracer *t, struct thread *th, const struct syscall_
 			h->msg_namelen = SUN_SIZE;
 		}
 	}
-	at = suns || !shorts ? remap_place(th, &m, msgs, count * stride) : 0;
-	if (!at) {
-		refuse_call(t, th, d, regs, EFAULT,
-			    "no room in the process for the addresses handed back (its scratch "
-			    "mapping could not be made)");
-		return false;
-	}
+	at = suns ? remap_place(th, &m, msgs, n * stride) : 0;
+	if (!at)
+		return true; /* no scratch mapping: in place, as far as the addresses fit */
 	arch_set_arg(&m.regs, 1, at);
-	/* The kernel reads no header past the copies. */
+	/* The kernel reads no header past the copies (those it could read). */
 	if (mmsg)
-		arch_set_arg(&m.regs, 2, count);
+		arch_set_arg(&m.regs, 2, n);
 	m.changed = true;
 	return remap_commit(th, &m, regs, false);
 }
 
-bool sockname_stop(struct tracer *t, struct thread *th, const struct syscall_desc *d,
-		   const arch_regs *regs)
+/*
+ * Whether the program's buffer of SIZE bytes at ADDR, and the length at
+ * LENP, can be written: else the kernel's own EFAULT must come, before
+ * accept installs a descriptor (the bytes are written back as they are).
+ */
+static bool writable(struct thread *th, unsigned long addr, int size, unsigned long lenp)
+{
+	char buf[SUN_SIZE];
+	int len;
+
+	return tracee_read(th->tid, lenp, &len, sizeof(len)) == 0 &&
+	       tracee_write(th->tid, lenp, &len, sizeof(len)) == 0 &&
+	       (size == 0 || (tracee_read(th->tid, addr, buf, size) == 0 &&
+			      tracee_write(th->tid, addr, buf, size) == 0));
+}
+
+bool sockname_stop(struct thread *th, const struct syscall_desc *d, const arch_regs *regs)
 {
 	struct address_room room = {.len = SUN_SIZE};
 	int arg = d->paths[0].path, size;
@@ -313,7 +320,7 @@ bool sockname_stop(struct tracer *t, struct thread *th, const struct syscall_des
 	struct remap m;
 
 	if (is_msgs_call(d))
-		return msgs_stop(t, th, d, regs);
+		return msgs_stop(th, d, regs);
 	/* No address asked for, or the kernel's EFAULT or EINVAL. */
 	if (!addr || !lenp || tracee_read(th->tid, lenp, &size, sizeof(size)) < 0 || size < 0)
 		return false;
@@ -323,16 +330,16 @@ bool sockname_stop(struct tracer *t, struct thread *th, const struct syscall_des
 	/*
 	 * Too short for some address (a host path may be cut where its view
 	 * path would fit): the kernel is given room for any in the scratch
-	 * area, and the program the view's at the exit.
+	 * area, and the program the view's at the exit. Not when the kernel
+	 * is to fail (a buffer it cannot write), nor without a scratch mapping:
+	 * then the call runs as the program made it.
 	 */
+	if (!writable(th, addr, size, lenp))
+		return false;
 	remap_begin(&m, regs);
 	at = remap_place(th, &m, &room, sizeof(room));
-	if (!at) {
-		refuse_call(t, th, d, regs, EFAULT,
-			    "no room in the process for the address handed back (its scratch "
-			    "mapping could not be made)");
-		return false;
-	}
+	if (!at)
+		return true; /* translated in place at the exit, as far as it fits */
 	arch_set_arg(&m.regs, arg, at + offsetof(struct address_room, sun));
 	arch_set_arg(&m.regs, arg + 1, at + offsetof(struct address_room, len));
 	m.changed = true;

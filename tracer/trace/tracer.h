@@ -279,8 +279,9 @@ struct remap {
 };
 void remap_begin(struct remap *m, const arch_regs *regs);
 /*
- * Copy LEN bytes into the tracee below what was placed before: their
- * address, 0 on failure. The first placement of a call takes the thread's
+ * Copy LEN bytes into the tracee below what was placed before (DATA NULL:
+ * only room for them, which the kernel is to fill): their address, 0 on
+ * failure. The first placement of a call takes the thread's
  * slot in its address space's scratch area, which may make the thread run
  * an mmap first (the call then runs again: REPLAY_PENDING).
  */

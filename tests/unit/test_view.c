@@ -959,6 +959,9 @@ static const struct broken_case broken_cases[] = {
     /* The earlier source the DEST itself: named by its whole path. */
     {"src/a.c\nsrc/a.c\tlib/x.so\n", 0, -EINVAL,
      "%M:2: %T/src/a.c declared twice, from %T/src/a.c and %T/lib/x.so"},
+    /* The later one from itself. */
+    {"src/a.c\tlib/x.so\nsrc/a.c\n", 0, -EINVAL,
+     "%M:2: %T/src/a.c declared twice, from %T/lib/x.so and %T/src/a.c"},
     {"d\tsrc/a.c\nd\tsrc/a.c\nd\tlib/x.so\n", 0, -EINVAL,
      "%M:3: %T/d declared twice, from %T/src/a.c and %T/lib/x.so"},
     /* The first broken line is the one named, whatever is wrong with it. */
@@ -1157,6 +1160,20 @@ Test(view, manifest_of_directories_under_many_parents)
 			 xasprintf("%s:2101: parents/p100/d/f14: No such file or directory", m));
 	free(err);
 	strbuf_release(&sb);
+	view_free(v);
+}
+
+/* An input declared again from the same source, itself or another: one input, no conflict. */
+Test(view, input_declared_again_alike)
+{
+	struct view *v = view_new();
+	char *err = NULL;
+	const char *m = write_manifest("src/a.c\nsrc/a.c\nd\tsrc/b.h\nd\tsrc/b.h\n");
+
+	cr_assert_eq(view_add_inputs(v, m, T, &err), 0, "%s", err ? err : "");
+	seal_ok(v);
+	cr_assert_str_eq(look(v, tp("src/a.c")).host, tp("src/a.c"));
+	cr_assert_str_eq(look(v, tp("d")).host, tp("src/b.h"));
 	view_free(v);
 }
 

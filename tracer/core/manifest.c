@@ -340,33 +340,41 @@ static int parse_line(struct manifest *m, const char *line, size_t len)
 /* Declare the checked lines in order: the first error is the first line's. */
 static int declare_lines(struct manifest *m)
 {
-	char real[PATH_MAX], path[PATH_MAX];
+	char real[PATH_MAX], path[PATH_MAX], own[PATH_MAX];
 
 	view_reserve_inputs(m->v, m->count);
 	for (size_t i = 0; i < m->count; i++) {
 		struct pending *p = &m->lines.at[i];
-		const char *line = m->data + p->line, *conflict, *src;
+		const char *line = m->data + p->line, *conflict;
+		/* A source that is the DEST's own path: declared as such, its string not made. */
 		bool same = p->flags & PENDING_SAME_PATH;
+		const char *src = same ? NULL : pending_string(&m->lines, i);
 		int node;
 
-		/* A source that is the DEST's own path: the view's string of it, to be declared as such. */
-		src = same ? view_node_path(m->v, p->node, path) : pending_string(&m->lines, i);
-
 		m->where.line = p->line_no;
-		if (p->state == SRC_LINK)
-			p->state = realpath(src, real) ? SRC_RESOLVED : -errno, src = real;
+		if (p->state == SRC_LINK) {
+			if (same)
+				src = view_node_path(m->v, p->node, own);
+			p->state = realpath(src, real) ? SRC_RESOLVED : -errno;
+			src = real;
+			same = false;
+		}
 		if (p->state < 0) {
 			const char *tab = strchr(line, '\t');
 
 			return line_err(&m->where, p->state, "%s: %s", tab ? tab + 1 : line,
 					strerror(-p->state));
 		}
-		if (same)
+		if (same) {
 			view_node_host_dir(m->v, p->node);
-		node = view_declare_node(m->v, p->node, LAYER_INPUT, src, &conflict);
+			node = view_declare_node_self(m->v, p->node, LAYER_INPUT, &conflict);
+		} else {
+			node = view_declare_node(m->v, p->node, LAYER_INPUT, src, &conflict);
+		}
 		if (node < 0)
 			return line_err(&m->where, node, "%s declared twice, from %s and %s",
-					view_node_path(m->v, p->node, path), conflict, src);
+					view_node_path(m->v, p->node, path), conflict,
+					same ? view_node_path(m->v, p->node, own) : src);
 		view_record_input(m->v, line, p->node);
 	}
 	return 0;

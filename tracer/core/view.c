@@ -431,24 +431,27 @@ int view_keep_manifest(struct view *v, char *buf, size_t len, size_t cap)
 	return 0;
 }
 
-int view_declare_node(struct view *v, uint32_t node, enum layer_kind kind, const char *src,
-		      const char **conflict)
+/*
+ * Declare NODE of layer KIND from SRC, or from its own path (SELF, SRC
+ * NULL): an input declared again must name the same source.
+ */
+static int declare_at(struct view *v, uint32_t node, enum layer_kind kind, const char *src,
+		      bool self, const char **conflict)
 {
 	struct vnode *n = &v->nodes[node];
-	struct table t;
-	bool same;
 
-	/* Compared where the node keeps its path, unmade (a manifest declares thousands). */
-	view_builder_table(v, &t);
-	same = src && node_path_is(&t, n, src, strlen(src));
 	if (n->type == NODE_DECL && n->layer == LAYER_INPUT && kind == LAYER_INPUT) {
 		/* The earlier source: from itself, the DEST (whose name alone the node may keep). */
 		static char earlier_buf[PATH_MAX];
-		const char *earlier = n->src == n->path ? view_node_path(v, node, earlier_buf)
-							: view_builder_string(v, n->src);
+		bool earlier_self = n->src == n->path;
+		const char *earlier = earlier_self ? view_node_path(v, node, earlier_buf)
+						   : view_builder_string(v, n->src);
 
-		/* Compared as strings: sources are resolved the same way. */
-		if (strcmp(earlier, src) != 0) {
+		/*
+		 * Compared as strings: sources are resolved the same way (one
+		 * equal to the DEST was declared from itself).
+		 */
+		if (self ? !earlier_self : strcmp(earlier, src) != 0) {
 			*conflict = earlier;
 			return -EINVAL;
 		}
@@ -457,13 +460,31 @@ int view_declare_node(struct view *v, uint32_t node, enum layer_kind kind, const
 	n->layer = kind;
 	n->layer_index = v->decl_count++;
 	n->cover = node;
-	if (!src)
-		n->src = 0;
-	else if (same)
+	if (self)
 		n->src = n->path;
+	else if (!src)
+		n->src = 0;
 	else
 		n->src = builder_add_string(v, src);
 	return node;
+}
+
+int view_declare_node(struct view *v, uint32_t node, enum layer_kind kind, const char *src,
+		      const char **conflict)
+{
+	struct table t;
+
+	/* Compared where the node keeps its path, unmade (a manifest declares thousands). */
+	view_builder_table(v, &t);
+	if (src && node_path_is(&t, &v->nodes[node], src, strlen(src)))
+		return declare_at(v, node, kind, NULL, true, conflict);
+	return declare_at(v, node, kind, src, false, conflict);
+}
+
+int view_declare_node_self(struct view *v, uint32_t node, enum layer_kind kind,
+			   const char **conflict)
+{
+	return declare_at(v, node, kind, NULL, true, conflict);
 }
 
 void view_reserve_inputs(struct view *v, size_t count)

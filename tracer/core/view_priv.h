@@ -120,6 +120,9 @@ void view_prefetch(const struct view *v, uint32_t hash);
 /* View_declare at the node NODE. */
 int view_declare_node(struct view *v, uint32_t node, enum layer_kind kind, const char *src,
 		      const char **conflict);
+/* The same, its source its own path (known to the caller: no path made or compared). */
+int view_declare_node_self(struct view *v, uint32_t node, enum layer_kind kind,
+			   const char **conflict);
 
 /* The view path of NODE: its string, or made in BUF (PATH_MAX bytes); valid until the next declaration. */
 const char *view_node_path(const struct view *v, uint32_t node, char *buf);

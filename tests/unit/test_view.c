@@ -116,6 +116,14 @@ static void add_ok(struct view *v, enum layer_kind kind, const char *src, const 
 	free(err);
 }
 
+/* Read the manifest M (relative to T) into V, which must take it. */
+static void inputs_ok(struct view *v, const char *m)
+{
+	char *err = NULL;
+
+	cr_assert_eq(view_add_inputs(v, m, T, &err), 0, "%s: %s", m, err ? err : "");
+}
+
 static void seal_ok(struct view *v)
 {
 	char *err = NULL;
@@ -588,7 +596,6 @@ Test(view, lookups_need_a_sealed_view)
 Test(view, manifest_lines)
 {
 	struct view *v = view_new();
-	char *err = NULL;
 	const char *m = write_manifest("# a comment\n"
 				       "src/a.c\n"
 				       "\n"
@@ -602,7 +609,7 @@ Test(view, manifest_lines)
 				       "  \t \n"
 				       "tail\tfile.txt");
 
-	cr_assert_eq(view_add_inputs(v, m, T, &err), 0, "%s", err ? err : "");
+	inputs_ok(v, m);
 	seal_ok(v);
 	cr_assert_eq(view_input_count(v), 8);
 	cr_assert_str_eq(view_input_line(v, 0), "src/a.c");
@@ -661,7 +668,6 @@ Test(view, manifest_components_across_word_boundaries)
 	};
 	struct view *v = view_new();
 	struct strbuf sb = {0};
-	char *err = NULL;
 	const char *m;
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
@@ -669,7 +675,7 @@ Test(view, manifest_components_across_word_boundaries)
 	/* Sources too: "." and ".." inside an absolute path, a relative one with "//". */
 	strbuf_addf(&sb, "s1\t%s\ns2\t%s\ns3\tsrc//b.h\n", tp("src/./a.c"), tp("lib/../src/a.c"));
 	m = write_manifest_n("components.txt", sb.buf, sb.len);
-	cr_assert_eq(view_add_inputs(v, m, T, &err), 0, "%s", err ? err : "");
+	inputs_ok(v, m);
 	seal_ok(v);
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 		cr_assert_str_eq(view_input_path(v, i, pathbuf), tp(rows[i].want), "%s",
@@ -698,7 +704,7 @@ Test(view, manifest_read_in_chunks)
 	for (int i = 0; i < 150000; i++)
 		strbuf_addf(&sb, "d/%06d\tsrc/a.c\n", i);
 	m = write_manifest_n("chunks.txt", sb.buf, sb.len);
-	cr_assert_eq(view_add_inputs(v, m, T, &err), 0, "%s", err ? err : "");
+	inputs_ok(v, m);
 	seal_ok(v);
 	cr_assert_eq(view_input_count(v), 150000);
 	for (int i = 0; i < 150000; i += 4999) {
@@ -737,7 +743,6 @@ Test(view, manifest_rewritten_after_it_is_read)
 	const char *last = "b/y\tsrc/b.h";
 	struct strbuf sb = {0};
 	struct view *v = view_new();
-	char *err = NULL;
 	const char *m;
 	size_t at;
 	int fd;
@@ -761,7 +766,7 @@ Test(view, manifest_rewritten_after_it_is_read)
 	strbuf_addf(&sb, "%s\t%s\n%s\n", dest, tp(src), last);
 	cr_assert_leq((at / 4096 + 2) * 4096, at + strlen(dest) + 1 + strlen(tp(src)));
 	m = write_manifest(sb.buf);
-	cr_assert_eq(view_add_inputs(v, m, T, &err), 0, "%s", err ? err : "");
+	inputs_ok(v, m);
 	xs = xmalloc(sb.len);
 	memset(xs, 'x', sb.len);
 	fd = open(m, O_WRONLY);
@@ -786,7 +791,7 @@ Test(view, manifest_rewritten_after_it_is_read)
 	cr_assert_eq(sb.len, 8192);
 	m = write_manifest_n("pages.txt", sb.buf, sb.len);
 	v = view_new();
-	cr_assert_eq(view_add_inputs(v, m, T, &err), 0, "%s", err ? err : "");
+	inputs_ok(v, m);
 	seal_ok(v);
 	cr_assert_eq(view_input_count(v), 2);
 	cr_assert_str_eq(view_input_line(v, 1), last);
@@ -859,10 +864,10 @@ Test(view, manifest_from_a_pipe)
 Test(view, inputs_below_inputs)
 {
 	struct view *v = view_new();
-	char *err = NULL, out[PATH_MAX];
+	char out[PATH_MAX];
 	const char *m = write_manifest("d/x\tsrc/a.c\nd/x/y\tsrc/b.h\nd/z\tlib/x.so\n");
 
-	cr_assert_eq(view_add_inputs(v, m, T, &err), 0, "%s", err ? err : "");
+	inputs_ok(v, m);
 	seal_ok(v);
 	check_row(v, &(struct expect){"T/d/x", VIEW_HOST, "T/src/a.c", true, LAYER_INPUT, -1});
 	check_row(v, &(struct expect){"T/d/x/y", VIEW_HOST, "T/src/b.h", true, LAYER_INPUT, -1});
@@ -1056,7 +1061,7 @@ Test(view, manifest_of_a_large_directory)
 		strbuf_addf(&sb, "%s\n", name);
 	}
 	m = write_manifest(sb.buf);
-	cr_assert_eq(view_add_inputs(v, m, T, &err), 0, "%s", err ? err : "");
+	inputs_ok(v, m);
 	seal_ok(v);
 	cr_assert_eq(view_input_count(v), 300);
 	cr_assert_str_eq(look(v, tp("big/f007")).host, tp("lib/y.so"));
@@ -1104,7 +1109,7 @@ Test(view, manifest_of_many_listed_directories)
 		}
 	}
 	m = write_manifest(sb.buf);
-	cr_assert_eq(view_add_inputs(v, m, T, &err), 0, "%s", err ? err : "");
+	inputs_ok(v, m);
 	seal_ok(v);
 	cr_assert_eq(view_input_count(v), 3600);
 	cr_assert_str_eq(look(v, tp("many/d013/f05")).host, tp("lib/z.so"));
@@ -1146,7 +1151,7 @@ Test(view, manifest_of_directories_under_many_parents)
 		}
 	}
 	m = write_manifest(sb.buf);
-	cr_assert_eq(view_add_inputs(v, m, T, &err), 0, "%s", err ? err : "");
+	inputs_ok(v, m);
 	seal_ok(v);
 	cr_assert_eq(view_input_count(v), 2100);
 	cr_assert_str_eq(look(v, tp("parents/p149/d/f13")).host, tp("parents/p149/d/f13"));
@@ -1167,10 +1172,9 @@ Test(view, manifest_of_directories_under_many_parents)
 Test(view, input_declared_again_alike)
 {
 	struct view *v = view_new();
-	char *err = NULL;
 	const char *m = write_manifest("src/a.c\nsrc/a.c\nd\tsrc/b.h\nd\tsrc/b.h\n");
 
-	cr_assert_eq(view_add_inputs(v, m, T, &err), 0, "%s", err ? err : "");
+	inputs_ok(v, m);
 	seal_ok(v);
 	cr_assert_str_eq(look(v, tp("src/a.c")).host, tp("src/a.c"));
 	cr_assert_str_eq(look(v, tp("d")).host, tp("src/b.h"));
@@ -1206,7 +1210,6 @@ Test(view, manifest_of_100000_inputs)
 {
 	struct strbuf sb = {0};
 	struct view *v = view_new();
-	char *err = NULL;
 	const char *m;
 
 	for (int d = 0; d < 20; d++) {
@@ -1219,7 +1222,7 @@ Test(view, manifest_of_100000_inputs)
 		strbuf_addf(&sb, "out/d%04d/f%05d.o\tsrcs/s%02d\n", i % 3000, i, i % 20);
 	m = write_manifest(sb.buf);
 	strbuf_release(&sb);
-	cr_assert_eq(view_add_inputs(v, m, T, &err), 0, "%s", err ? err : "");
+	inputs_ok(v, m);
 	seal_ok(v);
 	cr_assert_eq(view_input_count(v), 100000);
 	cr_assert_str_eq(view_input_line(v, 99999), "out/d0999/f99999.o\tsrcs/s19");

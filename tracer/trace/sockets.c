@@ -297,17 +297,17 @@ static bool msgs_stop(struct thread *th, const struct syscall_desc *d, const arc
 }
 
 /*
- * Whether the program's buffer of SIZE bytes at ADDR, and the length at
- * LENP, can be written: else the kernel's own EFAULT must come, before
- * accept installs a descriptor (the bytes are written back as they are).
+ * accept: whether the program's buffer of SIZE bytes at ADDR, and the
+ * length at LENP (which holds SIZE), can be written. Else the kernel's own
+ * EFAULT must come, before it makes a descriptor; the bytes are written
+ * back as they are. (Another call that fails there has done at the exit
+ * what it does natively: ptvfs's EFAULT then stands for the kernel's.)
  */
 static bool writable(struct thread *th, unsigned long addr, int size, unsigned long lenp)
 {
 	char buf[SUN_SIZE];
-	int len;
 
-	return tracee_read(th->tid, lenp, &len, sizeof(len)) == 0 &&
-	       tracee_write(th->tid, lenp, &len, sizeof(len)) == 0 &&
+	return tracee_write(th->tid, lenp, &size, sizeof(size)) == 0 &&
 	       (size == 0 || (tracee_read(th->tid, addr, buf, size) == 0 &&
 			      tracee_write(th->tid, addr, buf, size) == 0));
 }
@@ -334,7 +334,7 @@ bool sockname_stop(struct thread *th, const struct syscall_desc *d, const arch_r
 	 * is to fail (a buffer it cannot write), nor without a scratch mapping:
 	 * then the call runs as the program made it.
 	 */
-	if (!writable(th, addr, size, lenp))
+	if ((d->nr == __NR_accept || d->nr == __NR_accept4) && !writable(th, addr, size, lenp))
 		return false;
 	remap_begin(&m, regs);
 	at = remap_place(th, &m, &room, sizeof(room));

@@ -309,20 +309,25 @@ bool remap_commit(struct thread *th, struct remap *m, const arch_regs *orig, boo
 	return true;
 }
 
+void remap_restore_regs(struct thread *th, arch_regs *r)
+{
+	if (!th->restore_pending)
+		return;
+	th->restore_pending = false;
+	/* A successful exec runs a new program: its registers are its own. */
+	if (th->restore_after_exec && arch_return_value(r) == 0)
+		return;
+	arch_restore_args(r, &th->saved_regs);
+	ptrace(PTRACE_SETREGS, th->tid, 0, r);
+}
+
 void remap_restore(struct thread *th)
 {
 	arch_regs r;
 
-	if (!th->restore_pending)
-		return;
+	if (th->restore_pending && ptrace(PTRACE_GETREGS, th->tid, 0, &r) == 0)
+		remap_restore_regs(th, &r);
 	th->restore_pending = false;
-	if (ptrace(PTRACE_GETREGS, th->tid, 0, &r) < 0)
-		return;
-	/* A successful exec runs a new program: its registers are its own. */
-	if (th->restore_after_exec && arch_return_value(&r) == 0)
-		return;
-	arch_restore_args(&r, &th->saved_regs);
-	ptrace(PTRACE_SETREGS, th->tid, 0, &r);
 }
 
 bool remap_replay_again(struct thread *th)

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 
@@ -213,11 +214,31 @@ static int put_address(struct thread *th, unsigned long addr, int size,
 	return n > 0 ? tracee_write(th->tid, addr, sun, n) : 0;
 }
 
-/* At the exit stop: the call returns RET instead (the program's buffer was not writable). */
-static void set_result(struct thread *th, arch_regs *regs, long ret)
+/*
+ * The same, and LEN into the program's length at LENP: in one write (these
+ * calls are a server's loop).
+ */
+static int put_address_and_length(struct thread *th, unsigned long addr, int size,
+				  const struct sockaddr_un *sun, int len, unsigned long lenp)
+{
+	int n = len < size ? len : size;
+	struct iovec local[2] = {{&len, sizeof(len)}, {(void *)sun, n > 0 ? n : 0}};
+	struct iovec remote[2] = {{(void *)lenp, sizeof(len)}, {(void *)addr, n > 0 ? n : 0}};
+	size_t want = sizeof(len) + (n > 0 ? n : 0);
+
+	return process_vm_writev(th->tid, local, n > 0 ? 2 : 1, remote, n > 0 ? 2 : 1, 0) ==
+		       (ssize_t)want
+		   ? 0
+		   : -EFAULT;
+}
+
+/*
+ * At the exit stop: the call returns RET instead (the program's buffer was
+ * not writable); set with the registers by sockname_exit.
+ */
+static void set_result(arch_regs *regs, long ret)
 {
 	arch_skip_syscall(regs, ret);
-	ptrace(PTRACE_SETREGS, th->tid, 0, regs);
 }
 
 static bool is_msgs_call(const struct syscall_desc *d)
@@ -356,19 +377,29 @@ static void address_exit(struct tracer *t, struct thread *th, const struct sysca
 	struct sockaddr_un sun;
 	bool changed;
 
-	if (tracee_read(th->tid, arch_arg(regs, arg + 1), &klen, sizeof(klen)) < 0 || klen < 0)
-		return;
 	memset(&sun, 0, sizeof(sun));
-	if (klen > 0 &&
-	    tracee_read(th->tid, arch_arg(regs, arg), &sun, klen < SUN_SIZE ? klen : SUN_SIZE) < 0)
+	if (moved) {
+		struct address_room room;
+
+		/* The kernel's address and its length, side by side in the room: one read. */
+		if (tracee_read(th->tid, arch_arg(regs, arg), &room, sizeof(room)) < 0 ||
+		    room.len < 0)
+			return;
+		klen = room.len;
+		memcpy(&sun, &room.sun, klen < SUN_SIZE ? klen : SUN_SIZE);
+	} else if (tracee_read(th->tid, arch_arg(regs, arg + 1), &klen, sizeof(klen)) < 0 ||
+		   klen < 0 ||
+		   (klen > 0 && tracee_read(th->tid, arch_arg(regs, arg), &sun,
+					    klen < SUN_SIZE ? klen : SUN_SIZE) < 0)) {
 		return;
+	}
 	changed = view_address(t, &sun, klen, &len);
 	if (!moved && !changed)
 		return;
 	/* As the kernel: the whole length is told, the address cut to the buffer. */
-	if (put_address(th, arch_arg(own, arg), (int)th->sockname_size, &sun, len) < 0 ||
-	    tracee_write(th->tid, arch_arg(own, arg + 1), &len, sizeof(len)) < 0)
-		set_result(th, regs, -EFAULT);
+	if (put_address_and_length(th, arch_arg(own, arg), (int)th->sockname_size, &sun, len,
+				   arch_arg(own, arg + 1)) < 0)
+		set_result(regs, -EFAULT);
 }
 
 /*
@@ -425,7 +456,7 @@ static void msgs_exit(struct tracer *t, struct thread *th, const struct syscall_
 	for (size_t i = 0; i < count; i++) {
 		if (msg_exit(t, th, &got[i], own + i * stride, stride, moved) < 0) {
 			/* As the kernel: the messages before, else EFAULT. */
-			set_result(th, regs, mmsg && i ? (long)i : -EFAULT);
+			set_result(regs, mmsg && i ? (long)i : -EFAULT);
 			return;
 		}
 	}
@@ -434,11 +465,18 @@ static void msgs_exit(struct tracer *t, struct thread *th, const struct syscall_
 void sockname_exit(struct tracer *t, struct thread *th, const struct syscall_desc *d)
 {
 	arch_regs regs;
+	long ret;
 
 	if (ptrace(PTRACE_GETREGS, th->tid, 0, &regs) < 0 || arch_return_value(&regs) < 0)
 		return;
+	ret = arch_return_value(&regs);
 	if (is_msgs_call(d))
 		msgs_exit(t, th, d, &regs);
 	else
 		address_exit(t, th, d, &regs);
+	/* The arguments go back with the result, in one write of the registers. */
+	if (th->restore_pending)
+		remap_restore_regs(th, &regs);
+	else if (arch_return_value(&regs) != ret)
+		ptrace(PTRACE_SETREGS, th->tid, 0, &regs);
 }

@@ -292,6 +292,8 @@ int remap_arg_string(struct thread *th, struct remap *m, int arg, const char *s)
 bool remap_commit(struct thread *th, struct remap *m, const arch_regs *orig, bool is_exec);
 /* At the exit stop: the argument registers as the tracee had them. */
 void remap_restore(struct thread *th);
+/* The same into R, the registers just read at the exit stop, set with them (one PTRACE_SETREGS). */
+void remap_restore_regs(struct thread *th, arch_regs *r);
 /*
  * After a stop whose handler made TH run an mmap (REPLAY_PENDING): true
  * when the call runs again from its syscall instruction, false when the

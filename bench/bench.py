@@ -727,11 +727,7 @@ def run_workloads(a, modes, runs, pruns, ptvfs, selected):
             say("  %-10s %-14s %s" % (w.name, m, v if isinstance(v, str)
                                       else " ".join("%.3f" % x for x in v)))
     say()
-    if problems:
-        say("Problems:")
-        for p in problems:
-            say("  " + p)
-        say()
+    say_problems(say, problems)
     if sha(ptvfs) != ptvfs_sum:
         say("WARNING: %s changed during the benchmark (rebuilt?): numbers mix two "
             "builds" % ptvfs)
@@ -828,6 +824,15 @@ def run_text(argv, cwd, timeout=900):
     return r.returncode, r.stdout, r.stderr
 
 
+def say_problems(say, problems):
+    """What went wrong in a section, a line each, when anything did."""
+    if problems:
+        say("Problems:")
+        for p in problems:
+            say("  " + p)
+        say()
+
+
 def finish_section(say, name, val, width, problems, began, keep, root, shm):
     """The end of a section (view-setup, overlay): its raw times (ms) by row, its problems, how
     long it took; its work directories removed, or kept when asked or when it had problems."""
@@ -837,10 +842,7 @@ def finish_section(say, name, val, width, problems, began, keep, root, shm):
             say("  %-*s %s" % (width, k, " ".join("%.1f" % x for x in v)))
     say()
     if problems:
-        say("Problems:")
-        for p in problems:
-            say("  " + p)
-        say()
+        say_problems(say, problems)
         keep = True
     say("%s bench took %.0f s" % (name, time.perf_counter() - began))
     if keep:
